@@ -21,6 +21,10 @@ INSTALL_REQUIRES = [
     "mlxtend==0.25.0",
     # Stroke fonts for the offline synthetic handwriting data set.
     "Hershey-Fonts==2.1.0",
+    # English word lexicon (list `web2`, public domain) for the handwriting data and generators.
+    "english-words==2.0.2",
+    # PNG decoding of IAM word images and rendering of the synthetic handwriting.
+    "Pillow==13.0.0",
 ]
 
 setuptools.setup(
