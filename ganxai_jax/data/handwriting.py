@@ -1,0 +1,69 @@
+"""Handwritten-word data sets from a config: prepare the TFDS builder, read splits, make batches.
+
+The config keys are those of `configs/scrabble.py`: `dataset` ('synthetic_handwriting' or
+'iam_words'), `synthetic_size`, `data_dir`, `manual_dir`, `seed`, `batch_size`, `bucket_size` and
+the `iam` preprocessing options.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Sequence
+
+import grain
+import ml_collections
+import numpy as np
+import tensorflow_datasets as tfds
+
+from ganxai_jax.data import iam_words
+from ganxai_jax.data import synthetic_handwriting
+from ganxai_jax.data import words_pipeline
+
+DATASETS = ("synthetic_handwriting", "iam_words")
+
+
+def make_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
+  """The TFDS builder named by `config.dataset`, reading and writing `array_record` files."""
+  data_dir = os.path.expanduser(config.data_dir)
+  if config.dataset == "synthetic_handwriting":
+    return synthetic_handwriting.SyntheticHandwriting(
+        config=config.synthetic_size, data_dir=data_dir, file_format="array_record")
+  if config.dataset == "iam_words":
+    iam_config = iam_words.iam_config(
+        keep_segmentation_errors=config.iam.keep_segmentation_errors,
+        min_width_per_char=config.iam.min_width_per_char,
+        max_width_per_char=config.iam.max_width_per_char,
+        test_percent=config.iam.test_percent)
+    return iam_words.IamWords(config=iam_config, data_dir=data_dir, file_format="array_record")
+  raise ValueError(f"Unknown dataset {config.dataset!r}; choose one of {DATASETS}.")
+
+
+def prepare(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
+  """Prepares the data set once into `data_dir` (a no-op when already there) and returns its builder."""
+  builder = make_builder(config)
+  if config.dataset == "iam_words":
+    if not config.manual_dir:
+      raise FileNotFoundError("dataset=iam_words needs --config.manual_dir=FOLDER.\n"
+                              + iam_words.IAM_WORDS_INSTRUCTIONS)
+    manual_dir = os.path.expanduser(config.manual_dir)
+    iam_words.check_manual_dir(manual_dir)  # A clear error before TFDS's own.
+    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+  else:
+    download_config = None
+  builder.download_and_prepare(download_config=download_config)
+  return builder
+
+
+def load_split(config: ml_collections.ConfigDict, split: str) -> Sequence[Mapping[str, Any]]:
+  """A random-access source of one split's examples (prepares the data set first if needed)."""
+  builder = prepare(config)
+  if split not in builder.info.splits:
+    raise ValueError(f"{config.dataset} has no split {split!r}; it has {list(builder.info.splits)}.")
+  return builder.as_data_source(split)
+
+
+def make_batches(config: ml_collections.ConfigDict, source: Sequence[Mapping[str, Any]],
+                 batch_size: int, train: bool, lengths: np.ndarray | None = None) -> grain.IterDataset:
+  """Bucketed batches of `source`: shuffled and endless for training, one padded pass otherwise."""
+  return words_pipeline.make_words_dataset(
+      source, batch_size=batch_size, bucket_size=config.bucket_size, seed=config.seed,
+      shuffle=train, drop_remainder=train, num_epochs=None if train else 1, lengths=lengths)
