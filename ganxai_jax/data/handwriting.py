@@ -67,3 +67,37 @@ def make_batches(config: ml_collections.ConfigDict, source: Sequence[Mapping[str
   return words_pipeline.make_words_dataset(
       source, batch_size=batch_size, bucket_size=config.bucket_size, seed=config.seed,
       shuffle=train, drop_remainder=train, num_epochs=None if train else 1, lengths=lengths)
+
+
+def scan_lengths_and_writers(source: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+  """Word length and writer id of every example (one pass over the source)."""
+  lengths = np.empty(len(source), np.int32)
+  writers = np.empty(len(source), np.int32)
+  for i in range(len(source)):
+    example = source[i]
+    lengths[i] = len(example["labels"])
+    writers[i] = int(example["writer"])
+  return lengths, writers
+
+
+def writer_samples(source: Sequence[Mapping[str, Any]], writers: np.ndarray, num_writers: int,
+                   words_per_writer: int) -> tuple[list[int], list[list[np.ndarray]], list[list[str]]]:
+  """The first `words_per_writer` images and texts of each of the first `num_writers` writers.
+
+  Writers are taken in increasing id order; returns (writer ids, images per writer, texts per writer).
+  """
+  chosen = [int(w) for w in np.unique(writers)[:num_writers]]
+  images, texts = [], []
+  for writer in chosen:
+    members = np.flatnonzero(writers == writer)[:words_per_writer]
+    examples = [source[int(i)] for i in members]
+    images.append([np.asarray(e["image"]) for e in examples])
+    texts.append([e["text"].decode("utf-8") if isinstance(e["text"], bytes) else str(e["text"])
+                  for e in examples])
+  return chosen, images, texts
+
+
+def length_histogram(lengths: np.ndarray) -> dict[int, int]:
+  """Number of words of each length, for the lengths that occur."""
+  counts = np.bincount(np.asarray(lengths))
+  return {int(n): int(c) for n, c in enumerate(counts) if c}
