@@ -104,7 +104,9 @@ def test_parse_words_txt_skips_comments_and_reads_status(tmp_path):
 
 def test_malformed_words_txt_line_names_file_and_line(tmp_path):
   path = tmp_path / "words.txt"
-  path.write_text("# comment\na01-000u-00-00 ok 154 408 768 27 51 AT A\na01-000u-00-01 maybe 1 2 3 4 5 NN x\n")
+  path.write_text("# comment\n"
+                  "a01-000u-00-00 ok 154 408 768 27 51 AT A\n"
+                  "a01-000u-00-01 maybe 1 2 3 4 5 NN x\n")
   with pytest.raises(ValueError, match=r"words.txt:3: malformed .*'maybe'"):
     iam_words.parse_words_txt(str(path))
   path.write_text("a01-000u-00-00 ok 154\n")

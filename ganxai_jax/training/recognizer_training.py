@@ -119,18 +119,19 @@ def _checkpoint_manager(workdir: str) -> ocp.CheckpointManager:
 
 def train_recognizer(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains the recognizer on the train split, evaluates on test, writes `workdir/eval.json`."""
-  rcfg = config.recognizer
+  recognizer_config = config.recognizer
   os.makedirs(workdir, exist_ok=True)
-  model = recognizer_lib.Recognizer(width_multiplier=rcfg.width_multiplier)
-  optimizer = make_optimizer(rcfg.learning_rate)
+  model = recognizer_lib.Recognizer(width_multiplier=recognizer_config.width_multiplier)
+  optimizer = make_optimizer(recognizer_config.learning_rate)
   train_source = handwriting.load_split(config, "train")
   test_source = handwriting.load_split(config, "test")
-  train_iterator = iter(handwriting.make_batches(config, train_source, rcfg.batch_size, train=True))
+  train_iterator = iter(handwriting.make_batches(config, train_source, recognizer_config.batch_size,
+                                                 train=True))
 
   rng = jax.random.fold_in(jax.random.key(config.seed), 0x7265)  # 're': the recognizer's stream.
   state = init_state(model, optimizer, rng)
   with open(os.path.join(workdir, _MODEL_FILE), "w", encoding="utf-8") as fh:
-    json.dump({"width_multiplier": rcfg.width_multiplier, "num_classes": text.NUM_CLASSES,
+    json.dump({"width_multiplier": recognizer_config.width_multiplier, "num_classes": text.NUM_CLASSES,
                "alphabet": text.ALPHABET}, fh, indent=2)
 
   manager = _checkpoint_manager(workdir)
@@ -150,32 +151,33 @@ def train_recognizer(config: ml_collections.ConfigDict, workdir: str) -> dict[st
 
   train_step = make_train_step(model, optimizer)
   start = time.time()
-  deadline = start + 60 * rcfg.max_minutes if rcfg.max_minutes > 0 else None
+  deadline = start + 60 * recognizer_config.max_minutes if recognizer_config.max_minutes > 0 else None
   loss_sum, loss_count = 0.0, 0
-  while int(state.step) < rcfg.num_steps:
+  while int(state.step) < recognizer_config.num_steps:
     batch = next(train_iterator)
     state, metrics = train_step(state, {k: batch[k] for k in _BATCH_KEYS})
     step = int(state.step)
     loss_sum += float(metrics["ctc_loss"])
     loss_count += 1
-    if step % rcfg.log_every_steps == 0:
+    if step % recognizer_config.log_every_steps == 0:
       logging.info("step %d  ctc_loss %.4f  usable %.2f  %.2f steps/s", step, loss_sum / loss_count,
                    float(metrics["usable_fraction"]), step / max(time.time() - start, 1e-9))
       loss_sum, loss_count = 0.0, 0
-    if step % rcfg.checkpoint_every_steps == 0:
+    if step % recognizer_config.checkpoint_every_steps == 0:
       save()
     if deadline is not None and time.time() > deadline:
-      logging.info("Stopping at step %d: the %.1f-minute limit is reached.", step, rcfg.max_minutes)
+      logging.info("Stopping at step %d: the %.1f-minute limit is reached.", step,
+                   recognizer_config.max_minutes)
       break
   save()
   manager.wait_until_finished()
   train_seconds = time.time() - start
 
   variables = {"params": state.params, "batch_stats": state.batch_stats}
-  results = evaluate(model, variables, config, test_source, rcfg.batch_size)
+  results = evaluate(model, variables, config, test_source, recognizer_config.batch_size)
   results.update(step=int(state.step), split="test", dataset=config.dataset,
                  train_seconds_this_run=round(train_seconds, 1),
-                 width_multiplier=rcfg.width_multiplier,
+                 width_multiplier=recognizer_config.width_multiplier,
                  num_params=int(sum(np.size(p) for p in jax.tree_util.tree_leaves(state.params))))
   with open(os.path.join(workdir, "eval.json"), "w", encoding="utf-8") as fh:
     json.dump(results, fh, indent=2)
