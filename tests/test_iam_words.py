@@ -156,7 +156,8 @@ def test_segmentation_errors_can_be_kept_and_thresholds_configured(tmp_path):
 
 def test_standard_partition_lists_define_the_splits(tmp_path):
   root = make_iam_fixture(tmp_path / "iam", with_forms=False, partition=True)
-  builder = handwriting.prepare(_config(tmp_path, root))
+  builder = handwriting.prepare(_config(tmp_path, root, test_percent=10))  # All defaults.
+  assert builder.builder_config.name == "default"
   examples = _all_examples(builder)
   assert {k for k, (split, _) in examples.items() if split == "test"} == {
       "b02-010-00-00", "b02-010-00-01"}
@@ -170,3 +171,17 @@ def test_load_word_image_reports_why_it_skips(tmp_path):
   assert iam_words.load_word_image(str(bad), 3, 5.33, 48)[1] == "unreadable"
   _write_png(str(tmp_path / "narrow.png"), (10, 60), 0)
   assert iam_words.load_word_image(str(tmp_path / "narrow.png"), 5, 5.33, 48)[1] == "width_outlier"
+
+
+def test_selection_counts_and_small_folders_still_get_a_test_writer(tmp_path):
+  root = make_iam_fixture(tmp_path / "iam")
+  records = iam_words.parse_words_txt(os.path.join(root, "words.txt"))
+  kept, dropped = iam_words.select_words(records, keep_segmentation_errors=False)
+  assert dropped == {"segmentation_error": 1, "punctuation_only": 1}
+  assert len(kept) == len(FIXTURE_WORDS) - 2
+  writers = iam_words.parse_forms_txt(os.path.join(root, "forms.txt"))
+  assert writers == {"a01-000u": 0, "b02-010": 1}
+  split = iam_words.writer_disjoint_split(kept, writers, test_percent=10)
+  assert split["train"] and split["test"]
+  test_forms = {r.form_id for r in split["test"]}
+  assert not test_forms & {r.form_id for r in split["train"]}

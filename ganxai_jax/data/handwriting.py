@@ -33,7 +33,10 @@ def make_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
         min_width_per_char=config.iam.min_width_per_char,
         max_width_per_char=config.iam.max_width_per_char,
         test_percent=config.iam.test_percent)
-    return iam_words.IamWords(config=iam_config, data_dir=data_dir, file_format="array_record")
+    # TFDS refuses a config object that shares a registered config's name: pass the name then.
+    registered = {c.name for c in iam_words.IamWords.BUILDER_CONFIGS}
+    return iam_words.IamWords(config=iam_config.name if iam_config.name in registered else iam_config,
+                              data_dir=data_dir, file_format="array_record")
   raise ValueError(f"Unknown dataset {config.dataset!r}; choose one of {DATASETS}.")
 
 

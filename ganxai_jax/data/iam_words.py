@@ -22,7 +22,8 @@ task" are present (`trainset.txt`, `validationset1.txt`, `validationset2.txt`, `
 the manual folder or its `largeWriterIndependentTextLineRecognitionTask/` subfolder), they define
 train, validation (both validation lists) and test. Otherwise the split is writer-disjoint by a
 stable hash of the writer id (of the form id when `forms.txt` is absent): `test_percent` of the
-writers go to test.
+writers go to test (at least one writer when there are two or more, so that small folders have a
+test split).
 """
 from __future__ import annotations
 
@@ -176,6 +177,45 @@ def hash_percent(key: str) -> int:
   return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 100
 
 
+def select_words(records: list[WordRecord], keep_segmentation_errors: bool
+                 ) -> tuple[list[WordRecord], collections.Counter]:
+  """Drops `er` words (unless kept), punctuation-only words and words outside the alphabet.
+
+  Returns the kept records and the number dropped for each reason.
+  """
+  kept, dropped = [], collections.Counter()
+  for record in records:
+    word = record.transcription
+    if not record.segmentation_ok and not keep_segmentation_errors:
+      dropped["segmentation_error"] += 1
+    elif not word or is_punctuation_only(word):
+      dropped["punctuation_only"] += 1
+    elif text.unknown_characters(word):
+      dropped["outside_alphabet"] += 1
+    else:
+      kept.append(record)
+  return kept, dropped
+
+
+def writer_disjoint_split(records: list[WordRecord], writers: dict[str, int], test_percent: int
+                          ) -> dict[str, list[WordRecord]]:
+  """Train/test by a stable hash of each word's writer (its form when the writer is unknown).
+
+  Writers whose hash is below `test_percent` go to test. When that leaves test empty although there
+  are at least two writers (small folders), the writer with the smallest hash goes to test.
+  """
+  def key(record: WordRecord) -> str:
+    writer = writers.get(record.form_id)
+    return f"writer{writer}" if writer is not None else f"form{record.form_id}"
+
+  hashes = {k: hash_percent(k) for k in sorted({key(r) for r in records})}
+  test_keys = {k for k, h in hashes.items() if h < test_percent}
+  if not test_keys and len(hashes) >= 2 and test_percent > 0:
+    test_keys = {min(hashes, key=lambda k: (hashes[k], k))}
+  return {"train": [r for r in records if key(r) not in test_keys],
+          "test": [r for r in records if key(r) in test_keys]}
+
+
 def load_word_image(path: str, num_chars: int, min_width_per_char: float,
                     max_width_per_char: float) -> tuple[np.ndarray | None, str]:
   """Reads, checks and resizes one word image.
@@ -249,27 +289,21 @@ class IamWords(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     manual_dir = str(dl_manager.manual_dir)
     words_txt = check_manual_dir(manual_dir)
-    records = parse_words_txt(words_txt)
     forms_txt = _find_file(manual_dir, "forms.txt")
     writers = parse_forms_txt(forms_txt) if forms_txt else {}
+    records, skipped = select_words(parse_words_txt(words_txt),
+                                    self.builder_config.keep_segmentation_errors)
+    logging.info("iam_words: %d words selected by their transcription; dropped %s", len(records),
+                 dict(skipped) or "none")
     partition = read_partition(manual_dir)
-    config = self.builder_config
-    by_split: dict[str, list[WordRecord]] = collections.defaultdict(list)
-    for record in records:
-      if partition is not None:
-        split = next((name for name, ids in partition.items() if record.line_id in ids), None)
-        if split is None:
-          continue  # Lines outside the standard partition are not used by it.
-      else:
-        writer = writers.get(record.form_id)
-        key = f"writer{writer}" if writer is not None else f"form{record.form_id}"
-        split = "test" if hash_percent(key) < config.test_percent else "train"
-      by_split[split].append(record)
-    if partition is None:
-      by_split.setdefault("train", [])
-      by_split.setdefault("test", [])
+    if partition is not None:
+      by_split = {split: [r for r in records if r.line_id in line_ids]
+                  for split, line_ids in partition.items()}
+    else:
+      by_split = writer_disjoint_split(records, writers, self.builder_config.test_percent)
+    # TFDS cannot write a split without examples (possible only for tiny folders).
     return {split: self._generate_examples(manual_dir, split_records, writers, split)
-            for split, split_records in by_split.items()}
+            for split, split_records in by_split.items() if split_records}
 
   def _generate_examples(self, manual_dir: str, records: list[WordRecord], writers: dict[str, int],
                          split: str) -> Iterator[tuple[str, dict]]:
@@ -277,15 +311,6 @@ class IamWords(tfds.core.GeneratorBasedBuilder):
     skipped: collections.Counter = collections.Counter()
     for record in records:
       word = record.transcription
-      if not record.segmentation_ok and not config.keep_segmentation_errors:
-        skipped["segmentation_error"] += 1
-        continue
-      if not word or is_punctuation_only(word):
-        skipped["punctuation_only"] += 1
-        continue
-      if text.unknown_characters(word):
-        skipped["outside_alphabet"] += 1
-        continue
       image, status = load_word_image(record.image_path(manual_dir), len(word),
                                       config.min_width_per_char, config.max_width_per_char)
       if image is None:
