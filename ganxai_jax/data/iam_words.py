@@ -40,6 +40,7 @@ from PIL import Image
 
 from ganxai_jax.data import text
 
+# The word-image format of ScrabbleGAN, shared by every handwriting data set of this package.
 IMAGE_HEIGHT = 32
 WIDTH_PER_CHAR = 16
 UNKNOWN_WRITER = -1
@@ -265,6 +266,20 @@ def iam_config(keep_segmentation_errors: bool = False, min_width_per_char: float
                         test_percent=options[3])
 
 
+def word_features(**extra: tfds.features.FeatureConnector) -> tfds.features.FeaturesDict:
+  """The features every word data set stores, plus `extra` ones; all TensorFlow-free `Tensor`s.
+
+  image uint8 [32, 16·n, 1] (white background), text (str), labels int32 [n] (ids 1..80), writer.
+  """
+  return tfds.features.FeaturesDict({
+      "image": tfds.features.Tensor(shape=(IMAGE_HEIGHT, None, 1), dtype=np.uint8),
+      "text": tfds.features.Tensor(shape=(), dtype=np.str_),
+      "labels": tfds.features.Tensor(shape=(None,), dtype=np.int32),
+      "writer": tfds.features.Tensor(shape=(), dtype=np.int32),
+      **extra,
+  })
+
+
 class IamWords(tfds.core.GeneratorBasedBuilder):
   """IAM offline handwritten words, ScrabbleGAN preprocessing, from a folder the user provides."""
 
@@ -276,13 +291,7 @@ class IamWords(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(shape=(IMAGE_HEIGHT, None, 1), dtype=np.uint8),
-            "text": tfds.features.Tensor(shape=(), dtype=np.str_),
-            "labels": tfds.features.Tensor(shape=(None,), dtype=np.int32),
-            "writer": tfds.features.Tensor(shape=(), dtype=np.int32),
-            "word_id": tfds.features.Tensor(shape=(), dtype=np.str_),
-        }),
+        features=word_features(word_id=tfds.features.Tensor(shape=(), dtype=np.str_)),
         homepage="https://fki.tic.heia-fr.ch/databases/iam-handwriting-database",
         description="IAM handwritten words resized to height 32 and 16 pixels per character.")
 

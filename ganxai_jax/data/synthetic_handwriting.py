@@ -41,11 +41,13 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image, ImageDraw
 
+from ganxai_jax.data import iam_words
 from ganxai_jax.data import lexicon
 from ganxai_jax.data import text
 
-IMAGE_HEIGHT = 32
-WIDTH_PER_CHAR = 16
+# The same word-image format as the IAM words (ScrabbleGAN's).
+IMAGE_HEIGHT = iam_words.IMAGE_HEIGHT
+WIDTH_PER_CHAR = iam_words.WIDTH_PER_CHAR
 
 # Single-stroke Hershey fonts. 'cursive' (identical to 'scripts') is a joined script; 'scriptc' a
 # script drawn with doubled strokes, which reads as a heavier, rounder hand; 'futural' and 'rowmans'
@@ -269,14 +271,9 @@ class SyntheticHandwriting(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(shape=(IMAGE_HEIGHT, None, 1), dtype=np.uint8),
-            "text": tfds.features.Tensor(shape=(), dtype=np.str_),
-            "labels": tfds.features.Tensor(shape=(None,), dtype=np.int32),
-            "writer": tfds.features.Tensor(shape=(), dtype=np.int32),
-            "font": tfds.features.Tensor(shape=(), dtype=np.int32),
-            "style": tfds.features.Tensor(shape=(NUM_STYLE_FACTORS,), dtype=np.float32),
-        }),
+        features=iam_words.word_features(
+            font=tfds.features.Tensor(shape=(), dtype=np.int32),
+            style=tfds.features.Tensor(shape=(NUM_STYLE_FACTORS,), dtype=np.float32)),
         description=(
             "Words of the web2 lexicon drawn from Hershey stroke fonts by synthetic writers, each a "
             "fixed draw of style factors " + ", ".join(STYLE_FACTOR_NAMES) + ". Writer-disjoint "

@@ -35,10 +35,11 @@ import grain
 import jax
 import numpy as np
 
+from ganxai_jax.data import iam_words
 from ganxai_jax.data import text
 
-IMAGE_HEIGHT = 32
-WIDTH_PER_CHAR = 16
+IMAGE_HEIGHT = iam_words.IMAGE_HEIGHT
+WIDTH_PER_CHAR = iam_words.WIDTH_PER_CHAR
 _UNBOUNDED_EPOCHS = 1_000_000
 
 
