@@ -28,7 +28,6 @@ Each batch is a dict of numpy arrays:
 """
 from __future__ import annotations
 
-import functools
 from typing import Any, Mapping, Sequence
 
 import grain
@@ -104,11 +103,17 @@ class _BatchIndices(Sequence):
     self._batch_size = batch_size
     self._process_index = process_index
     self._process_count = process_count
+    self._cached_epoch: tuple[int, list[np.ndarray]] | None = None
 
-  @functools.lru_cache(maxsize=2)
   def _epoch(self, epoch: int) -> list[np.ndarray]:
-    lengths, batch_size, bucket_size, seed, shuffle, drop_remainder = self._args
-    return epoch_batches(lengths, batch_size, bucket_size, seed, epoch, shuffle, drop_remainder)
+    # Batches are read in order, so keeping the current epoch's list avoids recomputing it per batch.
+    cached = self._cached_epoch
+    if cached is None or cached[0] != epoch:
+      lengths, batch_size, bucket_size, seed, shuffle, drop_remainder = self._args
+      cached = (epoch, epoch_batches(lengths, batch_size, bucket_size, seed, epoch, shuffle,
+                                     drop_remainder))
+      self._cached_epoch = cached
+    return cached[1]
 
   def __len__(self) -> int:
     return self._batches_per_epoch * self._num_epochs
