@@ -1,0 +1,89 @@
+"""MNIST GANs: `gan`, `cgan`, `sagan` (CGAN with self-attention in G and D), `infogan`.
+
+The argument after `:` is a comma-separated list: the variant first, then options.
+  python -m experiments.train --config=configs/mnist.py:cgan --workdir=runs/cgan
+  python -m experiments.train --config=configs/mnist.py:cgan,tiny --workdir=/tmp/cgan_tiny
+Options: `tiny` (a test-sized model and run). Any key can be overridden: `--config.num_train_steps=100`.
+Full MNIST: `--config.dataset=mnist_idx --config.manual_dir=FOLDER_WITH_THE_FOUR_IDX_FILES`.
+"""
+from __future__ import annotations
+
+import os
+
+import ml_collections
+
+VARIANTS = ("gan", "cgan", "sagan", "infogan")
+OPTIONS = ("tiny",)
+
+
+def parse_arg(arg: str | None, default: str) -> tuple[str, set[str]]:
+  """Splits 'variant,option,...' and rejects unknown parts with a one-line error."""
+  parts = [p.strip() for p in (arg or default).split(",") if p.strip()]
+  variant, options = (parts[0], set(parts[1:])) if parts else (default, set())
+  if variant in OPTIONS:  # 'tiny' alone means the default variant, tiny.
+    variant, options = default, options | {variant}
+  if variant not in VARIANTS:
+    raise ValueError(f"config variant {variant!r} is not one of {VARIANTS}.")
+  unknown = options - set(OPTIONS)
+  if unknown:
+    raise ValueError(f"config options {sorted(unknown)} are not among {OPTIONS}.")
+  return variant, options
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  variant, options = parse_arg(arg, "cgan")
+  config = ml_collections.ConfigDict()
+  config.model = variant
+  config.seed = 0
+
+  # Data: the embedded 5,000 real digits by default; full MNIST from the user's IDX folder.
+  config.dataset = "mnist_embedded"
+  config.data_dir = os.environ.get("GANXAI_DATA_DIR", "")  # '' means ~/tensorflow_datasets
+  config.manual_dir = ""
+
+  # Model.
+  config.latent_dim = 64
+  config.num_classes = 10 if variant in ("cgan", "sagan") else 0
+  config.num_categorical = 10 if variant == "infogan" else 0
+  config.num_continuous = 2 if variant == "infogan" else 0
+  config.g_channels = 64
+  config.d_channels = 64
+  config.g_spectral_norm = False
+  config.d_spectral_norm = variant == "sagan"
+  config.g_attention = (14,) if variant == "sagan" else ()
+  config.d_attention = (14,) if variant == "sagan" else ()
+
+  # Training.
+  config.loss = "hinge" if variant == "sagan" else "non_saturating"
+  config.batch_size = 64
+  config.num_train_steps = 5000
+  config.g_lr = 2e-4
+  config.d_lr = 2e-4
+  config.beta1 = 0.5
+  config.beta2 = 0.999
+  config.info_weight = 1.0
+  config.ema_decay = 0.0
+  if variant == "sagan":  # SAGAN's two time-scale update rule and Adam β1 = 0.
+    config.g_lr, config.d_lr, config.beta1 = 1e-4, 4e-4, 0.0
+  if variant == "infogan":  # The InfoGAN paper's settings.
+    config.latent_dim = 62
+    config.g_lr, config.d_lr, config.batch_size = 1e-3, 2e-4, 128
+
+  # Logging, figures, checkpoints, evaluation.
+  config.log_every_steps = 100
+  config.sample_every_steps = 1000
+  config.checkpoint_every_steps = 1000
+  config.keep_checkpoints = 3
+  config.eval_every_steps = 0  # 0: evaluate only at the end.
+  config.classifier_steps = 3000
+
+  if "tiny" in options:
+    config.g_channels = config.d_channels = 8
+    config.latent_dim = 8
+    config.batch_size = 16
+    config.num_train_steps = 4
+    config.log_every_steps = 2
+    config.sample_every_steps = 2
+    config.checkpoint_every_steps = 2
+    config.classifier_steps = 20
+  return config

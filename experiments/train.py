@@ -1,0 +1,22 @@
+"""Trains a model from a config file.
+
+  python -m experiments.train --config=configs/mnist.py:cgan --workdir=runs/cgan
+"""
+from absl import app, flags
+from ml_collections import config_flags
+
+from ganxai_jax.training import trainer
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/mnist.py:cgan.", lock_config=True)
+flags.DEFINE_string("workdir", None, "Folder for checkpoints, metrics and figures.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  del argv
+  trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,91 @@
+"""Input pipelines over TFDS data sources, built with grain: deterministic, sharded by process, resumable.
+
+A training iterator is a `grain` dataset iterator whose position (`get_state()`, a few bytes) is saved in
+the checkpoint beside the model, so a resumed run sees exactly the batches an uninterrupted run would.
+Each process reads its own shard of the examples and yields its local part of the global batch.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import grain
+import jax
+import numpy as np
+import tensorflow_datasets as tfds
+
+from ganxai_jax.data import mnist  # noqa: F401  (registers the MNIST builders with TFDS)
+
+# Data sets this module can read, and whether each needs a folder the user downloaded by hand.
+MNIST_DATASETS = {"mnist_embedded": False, "mnist_idx": True}
+
+
+def default_data_dir() -> str:
+  """Where prepared TFDS data sets live: `$GANXAI_DATA_DIR`, else `~/tensorflow_datasets`."""
+  return os.environ.get("GANXAI_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
+
+
+def prepare_builder(name: str, data_dir: str | None, manual_dir: str | None = None,
+                    config: str | None = None) -> tfds.core.DatasetBuilder:
+  """Returns the TFDS builder of `name`, preparing it into `data_dir` the first time (offline).
+
+  Only process 0 prepares; the others wait for it, so a multi-host run writes the files once.
+  """
+  data_dir = data_dir or default_data_dir()
+  full_name = f"{name}/{config}" if config else name
+  builder = tfds.builder(full_name, data_dir=data_dir, file_format="array_record")
+  if not builder.is_prepared():
+    if jax.process_index() == 0:
+      download_config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
+      builder.download_and_prepare(download_config=download_config)
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+      multihost_utils.sync_global_devices(f"prepare {full_name}")
+    builder = tfds.builder(full_name, data_dir=data_dir, file_format="array_record")
+  return builder
+
+
+def check_manual_dir(name: str, manual_dir: str | None) -> None:
+  """Raises a clear error when a manual-download data set is asked for without its folder."""
+  if name in MNIST_DATASETS and MNIST_DATASETS[name]:
+    mnist.find_idx_files(manual_dir or "")
+
+
+def scale_image(example: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+  """uint8 image [.., H, W, 1] to float32 in [-1, 1]; labels to int32."""
+  out = dict(example)
+  out["image"] = example["image"].astype(np.float32) / 127.5 - 1.0
+  if "label" in example:
+    out["label"] = np.asarray(example["label"], np.int32)
+  return out
+
+
+def local_batch_size(global_batch_size: int) -> int:
+  """This process's share of a global batch; it must divide evenly over devices and processes."""
+  num_devices = jax.device_count()
+  if global_batch_size <= 0 or global_batch_size % num_devices:
+    raise ValueError(f"batch_size={global_batch_size} must be a positive multiple of the "
+                     f"{num_devices} devices in the run.")
+  return global_batch_size // jax.process_count()
+
+
+def train_iterator(source: Any, global_batch_size: int, seed: int) -> grain.DatasetIterator:
+  """An endless, reshuffled-every-epoch iterator over this process's shard, in local batches.
+
+  Deterministic for `seed`; its `get_state()` is the position to checkpoint.
+  """
+  batch = local_batch_size(global_batch_size)
+  ds = grain.MapDataset.source(source)
+  ds = ds[jax.process_index()::jax.process_count()]
+  if len(ds) < batch:
+    raise ValueError(f"This process's shard has {len(ds)} examples, fewer than its batch of {batch}.")
+  ds = ds.seed(seed).shuffle().repeat().map(scale_image).batch(batch, drop_remainder=True)
+  return iter(ds.to_iter_dataset())
+
+
+def load_arrays(source: Any, limit: int | None = None) -> dict[str, np.ndarray]:
+  """Reads (the first `limit` examples of) a data source into stacked, scaled numpy arrays."""
+  count = len(source) if limit is None else min(limit, len(source))
+  examples = [source[i] for i in range(count)]
+  stacked = {k: np.stack([e[k] for e in examples]) for k in examples[0]}
+  return scale_image(stacked)

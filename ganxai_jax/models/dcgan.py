@@ -1,0 +1,104 @@
+"""DCGAN-style generator and discriminator for 28×28 digits, in their GAN, CGAN, SAGAN and InfoGAN forms.
+
+One generator and one discriminator cover the four MNIST models through their fields:
+
+* `num_classes > 0` makes them conditional: the generator concatenates a learned label embedding to z;
+  the discriminator adds a projection term <embed(y), h> (Miyato & Koyama 2018) to its logit.
+* `attention_resolutions` inserts the project's SAGAN self-attention layer after the block of that
+  resolution (14 for 14×14); its maps come out in `aux['attention'][layer_name]`.
+* `num_categorical`/`num_continuous` (InfoGAN) give the discriminator a Q head sharing its trunk:
+  `aux['q_logits']` [B, num_categorical] and `aux['q_mean']` [B, num_continuous].
+
+Both return `(output, aux)`. Under jit, auxiliary outputs nobody uses are dropped at no cost.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ganxai_jax.models import layers
+
+_INIT = nn.initializers.normal(0.02)
+
+
+def _attention(x: jax.Array, name: str, spectral_norm: bool, update_stats: bool,
+               aux: dict[str, Any]) -> jax.Array:
+  from ganxai_jax.models.attention import SelfAttention  # pylint: disable=g-import-not-at-top
+  x, maps = SelfAttention(spectral_norm=spectral_norm, name=name)(x, update_stats=update_stats)
+  aux.setdefault("attention", {})[name] = maps
+  return x
+
+
+class Generator(nn.Module):
+  """z (and a label) to a 28×28×1 image in [-1, 1]: dense to 7×7, two stride-2 transposed convs."""
+  latent_dim: int = 64
+  num_classes: int = 0
+  channels: int = 64
+  spectral_norm: bool = False
+  attention_resolutions: Sequence[int] = ()
+
+  @nn.compact
+  def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = False
+               ) -> tuple[jax.Array, dict[str, Any]]:
+    aux: dict[str, Any] = {}
+    sn, upd = self.spectral_norm, train
+    x = z
+    if self.num_classes:
+      if labels is None:
+        raise ValueError("This generator is conditional: pass labels.")
+      x = jnp.concatenate([x, nn.Embed(self.num_classes, self.latent_dim, name="label_embedding")(labels)], -1)
+    x = layers.Dense(7 * 7 * 2 * self.channels, spectral_norm=sn, kernel_init=_INIT, name="fc")(x, upd)
+    x = nn.relu(nn.BatchNorm(use_running_average=not train, name="bn_fc")(x))
+    x = x.reshape(x.shape[0], 7, 7, 2 * self.channels)
+    if 7 in self.attention_resolutions:
+      x = _attention(x, "attention_7", sn, upd, aux)
+    x = layers.ConvTranspose(self.channels, spectral_norm=sn, kernel_init=_INIT, name="up_14")(x, upd)
+    x = nn.relu(nn.BatchNorm(use_running_average=not train, name="bn_14")(x))
+    if 14 in self.attention_resolutions:
+      x = _attention(x, "attention_14", sn, upd, aux)
+    x = layers.ConvTranspose(1, spectral_norm=sn, kernel_init=_INIT, name="up_28")(x, upd)
+    return jnp.tanh(x), aux
+
+
+class Discriminator(nn.Module):
+  """28×28×1 image (and a label) to one logit; optionally InfoGAN's Q head on the shared trunk."""
+  num_classes: int = 0
+  channels: int = 64
+  spectral_norm: bool = False
+  attention_resolutions: Sequence[int] = ()
+  num_categorical: int = 0
+  num_continuous: int = 0
+
+  @nn.compact
+  def __call__(self, images: jax.Array, labels: jax.Array | None = None, train: bool = False
+               ) -> tuple[jax.Array, dict[str, Any]]:
+    aux: dict[str, Any] = {}
+    sn, upd = self.spectral_norm, train
+    x = layers.Conv(self.channels, (4, 4), (2, 2), spectral_norm=sn, kernel_init=_INIT,
+                    name="down_14")(images, upd)
+    x = nn.leaky_relu(x, 0.2)
+    if 14 in self.attention_resolutions:
+      x = _attention(x, "attention_14", sn, upd, aux)
+    x = layers.Conv(2 * self.channels, (4, 4), (2, 2), spectral_norm=sn, kernel_init=_INIT,
+                    name="down_7")(x, upd)
+    x = nn.leaky_relu(x, 0.2)
+    if 7 in self.attention_resolutions:
+      x = _attention(x, "attention_7", sn, upd, aux)
+    features = x.reshape(x.shape[0], -1)
+    logits = layers.Dense(1, spectral_norm=sn, kernel_init=_INIT, name="logit")(features, upd)[:, 0]
+    if self.num_classes:
+      if labels is None:
+        raise ValueError("This discriminator is conditional: pass labels.")
+      embedding = nn.Embed(self.num_classes, features.shape[-1], embedding_init=_INIT,
+                           name="label_projection")(labels)
+      logits = logits + jnp.sum(embedding * features, axis=-1)
+    if self.num_categorical or self.num_continuous:
+      # InfoGAN's Q: FC 128, BN, leaky ReLU on the shared trunk, then one head per code kind.
+      q = nn.Dense(128, kernel_init=_INIT, name="q_fc")(features)
+      q = nn.leaky_relu(nn.BatchNorm(use_running_average=not train, name="q_bn")(q), 0.2)
+      aux["q_logits"] = nn.Dense(max(self.num_categorical, 1), name="q_categorical")(q)
+      aux["q_mean"] = nn.Dense(max(self.num_continuous, 1), name="q_continuous")(q)
+    return logits, aux

@@ -1,0 +1,50 @@
+"""Orbax checkpoints of a run: the `TrainState` and the input pipeline's position, saved together.
+
+`DIR/checkpoints/<step>/` holds `state` (the whole TrainState) and `data` (grain iterator state, one
+small file per process). Orbax writes to a temporary folder and renames it when complete, so a run
+killed mid-save leaves the previous checkpoint intact.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import grain
+import orbax.checkpoint as ocp
+
+
+class Checkpointer:
+  """Saves and restores `(state, data iterator)` under `workdir/checkpoints`, keeping the last few."""
+
+  def __init__(self, workdir: str, max_to_keep: int = 3):
+    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+    self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "data"))
+
+  def latest_step(self) -> int | None:
+    return self._manager.latest_step()
+
+  def all_steps(self) -> list[int]:
+    return list(self._manager.all_steps())
+
+  def save(self, step: int, state: Any, data_iterator: Any | None = None) -> None:
+    items = {"state": ocp.args.StandardSave(state)}
+    if data_iterator is not None:
+      items["data"] = grain.checkpoint.CheckpointSave(data_iterator)
+    self._manager.save(step, args=ocp.args.Composite(**items), force=True)
+
+  def restore(self, state_template: Any, data_iterator: Any | None = None, step: int | None = None) -> Any:
+    """Restores the state (placed like `state_template`) and moves `data_iterator` to its saved position."""
+    step = self.latest_step() if step is None else step
+    items = {"state": ocp.args.StandardRestore(state_template)}
+    if data_iterator is not None:
+      items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
+    restored = self._manager.restore(step, args=ocp.args.Composite(**items))
+    return restored["state"]
+
+  def wait(self) -> None:
+    self._manager.wait_until_finished()
+
+  def close(self) -> None:
+    self._manager.wait_until_finished()
+    self._manager.close()
