@@ -1,4 +1,16 @@
-"""ScrabbleGAN on handwritten words: data (and the separately trained recognizer used to evaluate it).
+"""ScrabbleGAN on handwritten words: data, model, training, and the separate evaluation recognizer.
+
+Train (the paper-size model on the synthetic default; resumes when run again), then evaluate and write:
+  python -m experiments.train_recognizer --config=configs/scrabble.py --workdir=REC
+  python -m experiments.train --config=configs/scrabble.py --workdir=RUN \
+      --config.eval_recognizer_workdir=REC
+  python -m experiments.evaluate --workdir=RUN
+  python -m experiments.generate --workdir=RUN --text="Shalom world" --num_styles=8 --output=out.png
+A model small enough for 2 CPU cores (a few thousand steps in under an hour), and IAM:
+  python -m experiments.train --config=configs/scrabble.py:cpu --workdir=RUN \
+      --config.eval_recognizer_workdir=REC --config.max_minutes=40
+  python -m experiments.train --config=configs/scrabble.py --config.dataset=iam_words \
+      --config.manual_dir=IAM_FOLDER --workdir=RUN --config.eval_recognizer_workdir=REC
 
 Look at the data:
   python -m experiments.show_data --config=configs/scrabble.py --workdir=OUT
@@ -8,8 +20,9 @@ Look at the data:
 Train the evaluation recognizer on the synthetic train split (writes OUT/eval.json, OUT/checkpoints):
   python -m experiments.train_recognizer --config=configs/scrabble.py --workdir=OUT
 
-`get_config(arg)` takes a comma-separated list: `tiny` (the 6-writer test data set and a very small,
-short recognizer run) and/or `iam` (the IAM words from `manual_dir` instead of synthetic words).
+`get_config(arg)` takes a comma-separated list: `tiny` (the 6-writer test data set, a very small
+model and very short runs, for tests), `cpu` (a quarter-width model, batch 8) and/or `iam` (the IAM
+words from `manual_dir` instead of synthetic words).
 Any key can be overridden on the command line, e.g. `--config.batch_size=16`.
 """
 from __future__ import annotations
@@ -22,9 +35,10 @@ import ml_collections
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The configuration for the comma-separated variant list `arg` (see the module docstring)."""
   variants = {v.strip() for v in (arg or "").split(",") if v.strip()}
-  unknown = variants - {"tiny", "iam"}
+  unknown = variants - {"tiny", "cpu", "iam"}
   if unknown:
-    raise ValueError(f"Unknown variant(s) {sorted(unknown)} of configs/scrabble.py; use tiny, iam.")
+    raise ValueError(f"Unknown variant(s) {sorted(unknown)} of configs/scrabble.py; use tiny, cpu, iam.")
+  tiny, cpu = "tiny" in variants, "cpu" in variants
   config = ml_collections.ConfigDict()
 
   # ---- Data ---------------------------------------------------------------------------------------
@@ -62,4 +76,46 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.recognizer.checkpoint_every_steps = 20 if "tiny" in variants else 1000
   # Stop training after this many minutes of wall time (0: no limit), then evaluate and save.
   config.recognizer.max_minutes = 0.0
+
+  # ---- ScrabbleGAN model (ganxai_jax/models/scrabblegan.py) -----------------------------------------
+  config.model = "scrabblegan"  # experiments/train.py dispatches on it.
+  # Scales every channel of G, D and the GAN's own recognizer R; 1.0 is the paper's model
+  # (G 23.5 M, D 36.3 M, R 5.6 M parameters).
+  config.width_multiplier = 1 / 16 if tiny else (0.25 if cpu else 1.0)
+  config.z_dim = 128  # Four chunks: the filter bank's and one per up-block.
+  # Heights (8, 16 or 32) after whose G up-block / D down-block a self-attention layer sits.
+  config.g_attention = ()
+  config.d_attention = ()
+  # 'lax', 'shifted_matmul' (faster on XLA:CPU), or 'auto': shifted matmuls on CPU, lax elsewhere.
+  config.conv_impl = "auto"
+
+  # ---- ScrabbleGAN training (ganxai_jax/training/scrabble_step.py) -------------------------------
+  config.g_every = 4  # D and R step every iteration, G every 4th (official code).
+  config.g_schedule = "host"  # 'host': two jitted steps picked on the host; 'cond': jax.lax.cond.
+  config.gradient_balancing = True
+  config.balance_alpha = 1.0
+  config.ctc_weight = 1.0  # G's CTC weight when gradient_balancing is False.
+  config.learning_rate = 2e-4
+  config.beta1 = 0.0
+  config.beta2 = 0.999
+  # Constant for this fraction of the run, then linearly down to 0 (paper: 100 + 100 epochs).
+  config.lr_constant_fraction = 0.5
+  config.ema_decay = 0.9 if tiny else 0.0  # EMA of G's weights (0: off); used for samples and eval.
+  # Paper: 200 epochs; about 1M steps of batch 8 on the 45k synthetic training words.
+  config.num_train_steps = 4 if tiny else (100_000 if cpu else 1_000_000)
+  config.max_minutes = 0.0  # Stop (checkpoint, evaluate) after this much wall time; 0: no limit.
+  config.lexicon_max_length = 20  # Longest lexicon word G is asked to write.
+  config.log_every_steps = 2 if tiny else 50
+  config.sample_every_steps = 0 if tiny else (500 if cpu else 5000)
+  config.checkpoint_every_steps = 2 if tiny else (500 if cpu else 5000)
+  config.keep_checkpoints = 3
+  config.sample_words = ("Shalom", "world", "ScrabbleGAN", "handwriting")
+  config.sample_num_styles = 2 if tiny else 8
+
+  # ---- ScrabbleGAN evaluation (ganxai_jax/evaluation/scrabble_eval.py) ---------------------------
+  # The workdir of experiments/train_recognizer.py (trained on real training words); empty: no eval.
+  config.eval_recognizer_workdir = ""
+  config.eval_num_words = 16 if tiny else 1000
+  config.eval_num_styles = 2 if tiny else 8
+  config.eval_style_words = ("the", "word") if tiny else ("the", "handwriting", "Shalom", "world")
   return config

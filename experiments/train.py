@@ -1,10 +1,12 @@
 """Trains a model from a config file.
 
   python -m experiments.train --config=configs/mnist.py:cgan --workdir=runs/cgan
+  python -m experiments.train --config=configs/scrabble.py:cpu --workdir=runs/scrabble_cpu
 """
 from absl import app, flags
 from ml_collections import config_flags
 
+from ganxai_jax.training import scrabble_trainer
 from ganxai_jax.training import trainer
 
 FLAGS = flags.FLAGS
@@ -15,7 +17,10 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  if FLAGS.config.get("model") == "scrabblegan":
+    scrabble_trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  else:
+    trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":

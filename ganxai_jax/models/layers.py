@@ -36,8 +36,58 @@ class Dense(nn.Module):
     return _maybe_spectral(layer, x, self.spectral_norm, update_stats)
 
 
+CONV_IMPLS = ("lax", "shifted_matmul")
+
+
+def _same_or_valid_padding(padding: Any, kernel_size: Sequence[int]) -> list[tuple[int, int]] | None:
+  """Explicit (low, high) padding per spatial axis for stride 1, or None if `padding` is unsupported."""
+  if padding == "SAME":
+    return [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in kernel_size]
+  if padding == "VALID":
+    return [(0, 0) for _ in kernel_size]
+  if isinstance(padding, (list, tuple)) and all(isinstance(p, (list, tuple)) for p in padding):
+    return [tuple(int(v) for v in p) for p in padding]
+  return None
+
+
+class ShiftedMatmulConv(nn.Module):
+  """A stride-1 2-D convolution written as one matmul per kernel tap, summed over shifted inputs.
+
+  Same parameters (`kernel` [kh, kw, in, out], `bias` [out]) and the same result as `nn.Conv` with
+  SAME, VALID or explicit padding. Why: XLA:CPU computes a convolution's weight gradient several
+  times slower than a matmul of the same size (see FACTS.md, speed section); as shifted matmuls the
+  weight gradient is a plain matmul too. On GPU and TPU the native convolution is faster.
+  """
+  features: int
+  kernel_size: Sequence[int]
+  padding: Sequence[tuple[int, int]]
+  use_bias: bool = True
+  kernel_init: Initializer = nn.initializers.lecun_normal()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel_h, kernel_w = self.kernel_size
+    kernel = self.param("kernel", self.kernel_init, (kernel_h, kernel_w, x.shape[-1], self.features))
+    (pad_top, pad_bottom), (pad_left, pad_right) = self.padding
+    padded = jnp.pad(x, ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)))
+    out_h = padded.shape[1] - kernel_h + 1
+    out_w = padded.shape[2] - kernel_w + 1
+    y = None
+    for i in range(kernel_h):
+      for j in range(kernel_w):
+        tap = jnp.einsum("bhwc,cd->bhwd", padded[:, i:i + out_h, j:j + out_w], kernel[i, j])
+        y = tap if y is None else y + tap
+    if self.use_bias:
+      y = y + self.param("bias", nn.initializers.zeros, (self.features,))
+    return y
+
+
 class Conv(nn.Module):
-  """`nn.Conv` (NHWC, SAME padding by default) with optional spectral norm."""
+  """`nn.Conv` (NHWC, SAME padding by default) with optional spectral norm.
+
+  `conv_impl='shifted_matmul'` computes stride-1 convolutions as `ShiftedMatmulConv` (identical
+  parameter names and shapes, so checkpoints do not depend on it); other strides fall back to lax.
+  """
   features: int
   kernel_size: Sequence[int] = (3, 3)
   strides: Sequence[int] = (1, 1)
@@ -45,12 +95,21 @@ class Conv(nn.Module):
   spectral_norm: bool = False
   use_bias: bool = True
   kernel_init: Initializer = nn.initializers.lecun_normal()
+  conv_impl: str = "lax"
 
   @nn.compact
   def __call__(self, x: jax.Array, update_stats: bool = False) -> jax.Array:
-    layer = nn.Conv(self.features, tuple(self.kernel_size), strides=tuple(self.strides),
-                    padding=self.padding, use_bias=self.use_bias, kernel_init=self.kernel_init,
-                    name="conv")
+    if self.conv_impl not in CONV_IMPLS:
+      raise ValueError(f"conv_impl={self.conv_impl!r} is not one of {CONV_IMPLS}.")
+    explicit_padding = _same_or_valid_padding(self.padding, self.kernel_size)
+    if (self.conv_impl == "shifted_matmul" and tuple(self.strides) == (1, 1)
+        and explicit_padding is not None):
+      layer = ShiftedMatmulConv(self.features, tuple(self.kernel_size), explicit_padding,
+                                use_bias=self.use_bias, kernel_init=self.kernel_init, name="conv")
+    else:
+      layer = nn.Conv(self.features, tuple(self.kernel_size), strides=tuple(self.strides),
+                      padding=self.padding, use_bias=self.use_bias, kernel_init=self.kernel_init,
+                      name="conv")
     return _maybe_spectral(layer, x, self.spectral_norm, update_stats)
 
 

@@ -1,0 +1,182 @@
+"""Scores of a ScrabbleGAN generator, read by a recognizer trained apart on real training words.
+
+Protocol (fixed, so numbers compare across runs of the same data set and evaluation recognizer):
+
+* Words: `eval_num_words` words of the test split (a seeded random subset), each written once by G
+  with its own z (seeded) at its own width 32 × 16n, with no padding.
+* CER / WER: the evaluation recognizer (`config.eval_recognizer_workdir`, trained by
+  `experiments/train_recognizer.py` on real training words, never on generated ones) reads every
+  generated word by greedy CTC decoding; CER is the total edit distance over the total characters,
+  WER the share of words not read exactly. The same recognizer's CER/WER on the real test words is
+  given beside it as the reference.
+* FID: Fréchet distance between generated and real test words in the evaluation recognizer's feature
+  space: ReLU of its last batch norm (the input of its classifier), averaged over each word's frames
+  (T = W/4 + 1), on whole words at height 32. `fid_real_vs_real` is the same distance between as many
+  real training words (same lengths) and the real test words: the floor for this sample size.
+* Style diversity: `eval_style_words` words each written in `eval_num_styles` styles; the mean
+  pairwise distance between styles of the same word, in the same feature space
+  (`style_diversity_features`) and as the root-mean-square pixel difference in [-1, 1]
+  (`style_diversity_pixels`).
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from ganxai_jax.data import handwriting
+from ganxai_jax.data import text
+from ganxai_jax.data import words_pipeline
+from ganxai_jax.evaluation.fid import frechet_distance
+from ganxai_jax.models import recognizer as recognizer_lib
+
+FEATURE_LAYER = "batch_norm6"  # The recognizer's last batch norm; its ReLU feeds the classifier.
+_CHUNK = 64  # Images per forward pass.
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _read(model: nn.Module, variables: Any, images: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Per-frame argmax ids and mean frame features of unpadded words of one width."""
+  logits, captured = model.apply(variables, images, train=False, mutable=["intermediates"],
+                                 capture_intermediates=lambda module, _: module.name == FEATURE_LAYER)
+  frame_features = jax.nn.relu(captured["intermediates"][FEATURE_LAYER]["__call__"][0])[:, 0]
+  return jnp.argmax(logits, axis=-1), frame_features.mean(axis=1)
+
+
+def read_and_embed(model: nn.Module, variables: Any, images: np.ndarray) -> tuple[list[str], np.ndarray]:
+  """Greedy transcriptions and pooled features of same-width word images [N, 32, 16n, 1] in [-1, 1]."""
+  readings, features = [], []
+  for start in range(0, len(images), _CHUNK):
+    frame_ids, pooled = _read(model, variables, jnp.asarray(images[start:start + _CHUNK]))
+    readings += [text.ctc_greedy_decode(row) for row in np.asarray(frame_ids)]
+    features.append(np.asarray(pooled))
+  return readings, np.concatenate(features)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _generate(generator: nn.Module, variables: Any, z: jax.Array, chars: jax.Array) -> jax.Array:
+  images, _ = generator.apply(variables, z, chars, train=False)
+  return images
+
+
+def generate_words(generator: nn.Module, variables: Any, words: Sequence[str], z: np.ndarray) -> np.ndarray:
+  """Word `i` written with `z[i]`; all words must have the same length. Returns [N, 32, 16n, 1]."""
+  chars = np.stack([text.encode(w) for w in words])
+  return np.concatenate([np.asarray(_generate(generator, variables, jnp.asarray(z[s:s + _CHUNK]),
+                                              jnp.asarray(chars[s:s + _CHUNK])))
+                         for s in range(0, len(words), _CHUNK)])
+
+
+def _pick_words(source: Sequence[dict[str, Any]], count: int, rng: np.random.Generator
+                ) -> dict[int, tuple[np.ndarray, list[str]]]:
+  """`count` random examples of `source`, grouped by length: {length: (images in [-1, 1], texts)}."""
+  picked = rng.choice(len(source), size=min(count, len(source)), replace=False)
+  groups: dict[int, tuple[list[np.ndarray], list[str]]] = {}
+  for index in sorted(int(i) for i in picked):
+    example = source[index]
+    word = text.decode(example["labels"])
+    image = np.asarray(example["image"])
+    if image.shape[1] != words_pipeline.WIDTH_PER_CHAR * len(word):
+      continue  # Not in the 16-px-per-character format; never the case for the two data sets.
+    images, texts = groups.setdefault(len(word), ([], []))
+    images.append(words_pipeline.scale_image(image))
+    texts.append(word)
+  return {n: (np.stack(images), texts) for n, (images, texts) in sorted(groups.items())}
+
+
+def mean_pairwise_distance(vectors: np.ndarray) -> float:
+  """Mean Euclidean distance over all pairs of rows."""
+  pairs = list(itertools.combinations(range(len(vectors)), 2))
+  return float(np.mean([np.linalg.norm(vectors[i] - vectors[j]) for i, j in pairs]))
+
+
+def evaluate_generator(generator: nn.Module, g_variables: Any, recognizer: nn.Module, r_variables: Any,
+                       test_source: Sequence[dict[str, Any]], train_source: Sequence[dict[str, Any]],
+                       num_words: int, num_styles: int, style_words: Sequence[str], seed: int = 0
+                       ) -> dict[str, Any]:
+  """CER, WER, FID (with its real-vs-real floor) and style diversity (see the module docstring)."""
+  rng = np.random.default_rng([seed, 0x6576616C])  # 'eval'
+  test_groups = _pick_words(test_source, num_words, rng)
+  z_key = jax.random.key(seed)
+  references, fake_readings, real_readings = [], [], []
+  fake_features, real_features = [], []
+  for length, (real_images, words) in test_groups.items():
+    z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, length), (len(words), generator.z_dim)))
+    fake_images = generate_words(generator, g_variables, words, z)
+    readings, features = read_and_embed(recognizer, r_variables, fake_images)
+    fake_readings += readings
+    fake_features.append(features)
+    readings, features = read_and_embed(recognizer, r_variables, real_images)
+    real_readings += readings
+    real_features.append(features)
+    references += words
+
+  # The floor: real training words of the same lengths against the real test words.
+  train_groups = _pick_words(train_source, 4 * num_words, rng)
+  train_features = []
+  for length, (real_images, _) in test_groups.items():
+    if length in train_groups:
+      train_features.append(read_and_embed(recognizer, r_variables,
+                                           train_groups[length][0][:len(real_images)])[1])
+
+  fake_rates = text.character_and_word_error_rates(references, fake_readings)
+  real_rates = text.character_and_word_error_rates(references, real_readings)
+  fake_features, real_features = np.concatenate(fake_features), np.concatenate(real_features)
+
+  style_z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, 0x7374), (num_styles, generator.z_dim)))
+  feature_distances, pixel_distances = [], []
+  for word in style_words:
+    images = generate_words(generator, g_variables, [word] * num_styles, style_z)
+    _, features = read_and_embed(recognizer, r_variables, images)
+    feature_distances.append(mean_pairwise_distance(features))
+    flat = images.reshape(num_styles, -1)
+    pixel_distances.append(mean_pairwise_distance(flat) / np.sqrt(flat.shape[1]))
+
+  return {
+      "cer": fake_rates["cer"], "wer": fake_rates["wer"],
+      "real_cer": real_rates["cer"], "real_wer": real_rates["wer"],
+      "fid": frechet_distance(fake_features, real_features),
+      "fid_real_vs_real": frechet_distance(np.concatenate(train_features), real_features),
+      "num_words": len(references),
+      "style_diversity_features": float(np.mean(feature_distances)),
+      "style_diversity_pixels": float(np.mean(pixel_distances)),
+      "num_styles": num_styles, "style_words": list(style_words),
+      "protocol": "test words at 32x16n; FID in the eval recognizer's mean relu(batch_norm6) features",
+      "examples": [{"text": r, "read": h} for r, h in zip(references[:20], fake_readings[:20])],
+  }
+
+
+def evaluate(config: ml_collections.ConfigDict, generator: nn.Module, g_variables: Any) -> dict[str, Any]:
+  """Scores of G in the protocol above, with the recognizer of `config.eval_recognizer_workdir`."""
+  # Imported here: recognizer_training imports the data pipeline, which tests may not need.
+  from ganxai_jax.training import recognizer_training  # pylint: disable=import-outside-toplevel
+  if not config.eval_recognizer_workdir:
+    raise ValueError("config.eval_recognizer_workdir is empty: train a recognizer with "
+                     "`python -m experiments.train_recognizer --config=configs/scrabble.py --workdir=R` "
+                     "and pass --config.eval_recognizer_workdir=R.")
+  recognizer, r_variables = recognizer_training.load_recognizer(config.eval_recognizer_workdir)
+  scores = evaluate_generator(generator, g_variables, recognizer, r_variables,
+                              handwriting.load_split(config, "test"), handwriting.load_split(config, "train"),
+                              num_words=config.eval_num_words, num_styles=config.eval_num_styles,
+                              style_words=list(config.eval_style_words), seed=config.seed)
+  scores["eval_recognizer_workdir"] = config.eval_recognizer_workdir
+  scores["dataset"] = config.dataset
+  return scores
+
+
+def evaluate_workdir(workdir: str, config: ml_collections.ConfigDict | None = None) -> dict[str, Any]:
+  """Evaluates the latest checkpoint of a ScrabbleGAN run and writes `workdir/eval.json`."""
+  import os  # pylint: disable=import-outside-toplevel
+  from ganxai_jax import generation  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.training.trainer import write_json  # pylint: disable=import-outside-toplevel
+  saved_config, generator, g_variables, step = generation.load_generator(workdir)
+  scores = evaluate(config or saved_config, generator, g_variables)
+  scores["step"] = step
+  write_json(os.path.join(workdir, "eval.json"), scores)
+  return scores

@@ -1,0 +1,121 @@
+"""Writing text with a trained ScrabbleGAN: one row per style (z), the same z for every word of a row.
+
+`check_text` validates the text before anything is loaded; `load_generator(workdir)` rebuilds G from
+the run's `config.json` and restores its latest checkpoint (EMA weights when the run kept them);
+`render_words` and `text_figure` write the words; `write_text_image` is the CLI's whole job.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import matplotlib.figure
+import ml_collections
+import numpy as np
+
+from ganxai_jax.data import text as text_lib
+from ganxai_jax.training.state import TrainState
+from ganxai_jax.viz import grids
+from ganxai_jax.viz import handwriting as handwriting_viz
+
+
+def check_text(text: str) -> list[str]:
+  """The words of `text` (split on whitespace); a one-line ValueError if it is empty or has a
+  character outside the 80-symbol IAM alphabet."""
+  words = text.split()
+  if not words:
+    raise ValueError("The text is empty: give at least one word, e.g. --text='Shalom world'.")
+  unknown = text_lib.unknown_characters("".join(words))
+  if unknown:
+    shown = " ".join(f"{c!r} (U+{ord(c):04X})" for c in unknown)
+    raise ValueError(f"The text has characters the generator cannot write: {shown}; "
+                     f"it writes only the 80 IAM symbols: {text_lib.ALPHABET}")
+  return words
+
+
+def style_latents(seed: int, num_styles: int, z_dim: int) -> np.ndarray:
+  """`num_styles` fixed z vectors [num_styles, z_dim], one per style, from `seed`."""
+  if num_styles < 1:
+    raise ValueError(f"num_styles must be at least 1, got {num_styles}.")
+  return np.asarray(jax.random.normal(jax.random.key(seed), (num_styles, z_dim)))
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """[-1, 1] images to uint8 [0, 255] (white +1 → 255)."""
+  return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _render(generator: nn.Module, variables: Any, z: jax.Array, chars: jax.Array) -> jax.Array:
+  images, _ = generator.apply(variables, z, chars, train=False)
+  return images
+
+
+def render_words(generator: nn.Module, variables: Any, words: Sequence[str], z: np.ndarray
+                 ) -> list[list[np.ndarray]]:
+  """`rows[s][w]`: word `w` written in style `z[s]`, uint8 [32, 16·len(word), 1]."""
+  rows: list[list[np.ndarray]] = [[] for _ in range(len(z))]
+  for word in words:
+    chars = np.tile(text_lib.encode(word)[None, :], (len(z), 1))
+    images = to_uint8(_render(generator, variables, jnp.asarray(z), jnp.asarray(chars)))
+    for style, image in enumerate(images):
+      rows[style].append(image)
+  return rows
+
+
+def text_figure(generator: nn.Module, variables: Any, words: Sequence[str], num_styles: int, seed: int,
+                title: str = "") -> matplotlib.figure.Figure:
+  """A figure with one row per style, the same z across the words of a row."""
+  z = style_latents(seed, num_styles, generator.z_dim)
+  rows = render_words(generator, variables, words, z)
+  return handwriting_viz.sample_grid_figure(rows, [f"style {s}" for s in range(num_styles)], title=title)
+
+
+def generator_variables(state: TrainState) -> dict[str, Any]:
+  """G's variables for inference: EMA parameters when the run keeps them, with G's statistics."""
+  g_net = state.nets["generator"]
+  return g_net.variables(state.ema_params if state.ema_params is not None else None)
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config a run wrote to `workdir/config.json`."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path} does not exist: is {workdir} a training workdir?")
+  import json  # pylint: disable=import-outside-toplevel
+  with open(path, encoding="utf-8") as fh:
+    return ml_collections.ConfigDict(json.load(fh))
+
+
+def load_generator(workdir: str) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any], int]:
+  """(config, G, G's inference variables, step) of the latest checkpoint in `workdir`."""
+  # Imported here: the trainer imports this module for its figures.
+  from ganxai_jax.training import parallel  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.training import scrabble_trainer  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.training.checkpoints import Checkpointer  # pylint: disable=import-outside-toplevel
+  config = load_config(workdir)
+  mesh = parallel.make_mesh(jax.devices()[:1])
+  components = scrabble_trainer.build_components(config)
+  template = scrabble_trainer.create_state(config, components, mesh)
+  checkpointer = Checkpointer(workdir)
+  if checkpointer.latest_step() is None:
+    raise FileNotFoundError(f"No checkpoint under {checkpointer.directory}.")
+  state = checkpointer.restore(template)
+  checkpointer.close()
+  return config, components.generator, generator_variables(state), int(jax.device_get(state.step))
+
+
+def write_text_image(workdir: str, text: str, num_styles: int, output: str, seed: int = 0) -> str:
+  """Writes `text` in `num_styles` styles with the run in `workdir` to the PNG `output`."""
+  words = check_text(text)
+  _, generator, variables, step = load_generator(workdir)
+  figure = text_figure(generator, variables, words, num_styles, seed,
+                       title=f"{text!r}, step {step}, seed {seed}: one style (z) per row")
+  folder = os.path.dirname(os.path.abspath(output))
+  os.makedirs(folder, exist_ok=True)
+  grids.save(figure, output)
+  return output

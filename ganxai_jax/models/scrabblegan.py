@@ -1,0 +1,241 @@
+"""ScrabbleGAN's generator and discriminator (Fogel et al., CVPR 2020), after the official BigGAN-based code.
+
+Generator: z (128) is split into 4 chunks of 32. The *character filter bank* is one spectral-normed
+linear map from (one-hot character ⊗ first chunk) to a 4×4×512 patch per character; the patches of a
+word are laid side by side into a 4 × 4n map, so neighbouring characters meet only through the
+3×3 convolutions that follow. Three residual up-blocks (512→256→128→64; upsampling 2×2, 2×2, 2×1)
+give 32 × 16n; their batch norms are conditioned on the block's own noise chunk (gain and bias linear
+in it). BN, ReLU, a 3×3 convolution to one channel and tanh finish the image. Optional SAGAN
+self-attention after the blocks whose output height is listed in `attention_resolutions`; the maps
+come back in `aux['attention']`.
+
+Discriminator: four residual down-blocks 1→64→512→1024→1024 (average-pooling 2×2 in the first
+three), ReLU, a sum over the spatial positions inside each image's true width, and a linear map to
+one logit. It is fully convolutional, so it reads any width.
+
+Every layer is spectrally normalised (state in the `spectral` collection) and initialised N(0, 0.02).
+`width_multiplier` scales every channel count (1.0 is the paper's model), for CPU and test variants.
+Character ids are those of `ganxai_jax.data.text` (1..80); id 0 (the blank) marks padding and gets
+a zero patch.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ganxai_jax.data import text
+from ganxai_jax.models import layers
+from ganxai_jax.models.attention import SelfAttention
+
+# The official init ('N02') for every weight of G and D.
+WEIGHT_INIT = nn.initializers.normal(stddev=0.02)
+PATCH_SIZE = 4  # Each character starts as a 4×4 patch; the blocks upsample it to 32×16.
+G_CHANNELS = (512, 256, 128, 64)
+G_UPSAMPLING = ((2, 2), (2, 2), (2, 1))
+D_CHANNELS = (64, 512, 1024, 1024)
+D_DOWNSAMPLE = (True, True, True, False)
+D_DOWNSAMPLING_FACTOR = 8  # Three 2×2 poolings.
+NUM_SYMBOLS = len(text.ALPHABET)
+
+
+def scaled(channels: int, width_multiplier: float) -> int:
+  """A channel count scaled by the width multiplier (at least 1)."""
+  return max(1, int(round(channels * width_multiplier)))
+
+
+class CharFilterBankLayer(nn.Module):
+  """The unnormalised filter bank: `kernel` [num_symbols · chunk, features] as a `nn.Dense` would hold
+  it for the input one_hot(char) ⊗ z_chunk (character-major), and a shared `bias`.
+
+  Computed as z_chunk @ kernel for every symbol and then gathering the word's symbols, which is the
+  same product as the one-hot one without materialising it.
+  """
+  features: int
+  num_symbols: int = NUM_SYMBOLS
+
+  @nn.compact
+  def __call__(self, z_chunk: jax.Array, chars: jax.Array) -> jax.Array:
+    chunk = z_chunk.shape[-1]
+    kernel = self.param("kernel", WEIGHT_INIT, (self.num_symbols * chunk, self.features))
+    bias = self.param("bias", nn.initializers.zeros, (self.features,))
+    per_symbol = jnp.einsum("bz,szk->bsk", z_chunk, kernel.reshape(self.num_symbols, chunk, self.features))
+    symbol_index = jnp.clip(chars - 1, 0, self.num_symbols - 1)
+    patches = jnp.take_along_axis(per_symbol, symbol_index[:, :, None], axis=1) + bias
+    return jnp.where((chars > 0)[:, :, None], patches, 0.0)
+
+
+class CharFilterBank(nn.Module):
+  """Spectral-normed character filter bank: (z_chunk [B, Z], chars [B, n]) -> patches [B, 4, 4n, C]."""
+  channels: int
+  spectral_norm: bool = True
+
+  @nn.compact
+  def __call__(self, z_chunk: jax.Array, chars: jax.Array, update_stats: bool = False) -> jax.Array:
+    layer = CharFilterBankLayer(PATCH_SIZE * PATCH_SIZE * self.channels, name="filter_bank")
+    if self.spectral_norm:
+      flat = nn.SpectralNorm(layer, collection_name=layers.SPECTRAL)(z_chunk, chars,
+                                                                      update_stats=update_stats)
+    else:
+      flat = layer(z_chunk, chars)
+    batch, length = chars.shape
+    patches = flat.reshape(batch, length, PATCH_SIZE, PATCH_SIZE, self.channels)
+    # Character i covers columns 4i..4i+3 of the 4 × 4n map.
+    return patches.transpose(0, 2, 1, 3, 4).reshape(batch, PATCH_SIZE, length * PATCH_SIZE, self.channels)
+
+
+class ConditionalBatchNorm(nn.Module):
+  """BatchNorm without its own affine, then `x · (1 + gain(z)) + bias(z)` (BigGAN's ccbn)."""
+  spectral_norm: bool = True
+
+  @nn.compact
+  def __call__(self, x: jax.Array, z_chunk: jax.Array, train: bool, update_stats: bool) -> jax.Array:
+    channels = x.shape[-1]
+    normed = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, use_scale=False,
+                          use_bias=False, name="batch_norm")(x)
+    gain = layers.Dense(channels, spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT,
+                        name="gain")(z_chunk, update_stats)
+    bias = layers.Dense(channels, spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT,
+                        name="bias")(z_chunk, update_stats)
+    return normed * (1.0 + gain[:, None, None, :]) + bias[:, None, None, :]
+
+
+def upsample(x: jax.Array, factors: Sequence[int]) -> jax.Array:
+  """Nearest-neighbour upsampling by integer factors (height, width)."""
+  factor_h, factor_w = factors
+  return jnp.repeat(jnp.repeat(x, factor_h, axis=1), factor_w, axis=2)
+
+
+class GeneratorBlock(nn.Module):
+  """BigGAN up-block: CBN, ReLU, upsample, conv3×3, CBN, ReLU, conv3×3, plus upsample + conv1×1."""
+  channels: int
+  upsampling: Sequence[int]
+  spectral_norm: bool = True
+  conv_impl: str = "lax"
+
+  @nn.compact
+  def __call__(self, x: jax.Array, z_chunk: jax.Array, train: bool, update_stats: bool) -> jax.Array:
+    def conv(features, kernel, name):
+      return layers.Conv(features, (kernel, kernel), spectral_norm=self.spectral_norm,
+                         kernel_init=WEIGHT_INIT, conv_impl=self.conv_impl, name=name)
+
+    h = ConditionalBatchNorm(self.spectral_norm, name="cbn1")(x, z_chunk, train, update_stats)
+    h = upsample(nn.relu(h), self.upsampling)
+    h = conv(self.channels, 3, "conv1")(h, update_stats)
+    h = ConditionalBatchNorm(self.spectral_norm, name="cbn2")(h, z_chunk, train, update_stats)
+    h = conv(self.channels, 3, "conv2")(nn.relu(h), update_stats)
+    shortcut = conv(self.channels, 1, "shortcut")(upsample(x, self.upsampling), update_stats)
+    return h + shortcut
+
+
+def mask_columns(images: jax.Array, widths: jax.Array, fill: float) -> jax.Array:
+  """Sets the columns at or beyond each image's width to `fill` (padding looks like the data's)."""
+  columns = jnp.arange(images.shape[2])[None, None, :, None]
+  return jnp.where(columns < widths[:, None, None, None], images, fill)
+
+
+class Generator(nn.Module):
+  """ScrabbleGAN's G: `(z [B, 128], chars [B, n]) -> (images [B, 32, 16n, 1], aux)`.
+
+  `aux = {'attention': {'attention_<height>': maps}}` (empty without attention). Rows whose chars end
+  in blanks (id 0, padding of shorter words) come out white (+1) past 16 px per real character.
+  """
+  width_multiplier: float = 1.0
+  z_dim: int = 128
+  spectral_norm: bool = True
+  attention_resolutions: Sequence[int] = ()
+  conv_impl: str = "lax"
+
+  @nn.compact
+  def __call__(self, z: jax.Array, chars: jax.Array, train: bool = False,
+               update_stats: bool | None = None) -> tuple[jax.Array, dict[str, Any]]:
+    update_stats = train if update_stats is None else update_stats
+    num_chunks = len(G_UPSAMPLING) + 1
+    if self.z_dim % num_chunks or z.shape[-1] != self.z_dim:
+      raise ValueError(f"z must have {self.z_dim} entries, a multiple of {num_chunks}; got {z.shape}.")
+    z_chunks = jnp.split(z, num_chunks, axis=-1)
+    channels = [scaled(c, self.width_multiplier) for c in G_CHANNELS]
+    x = CharFilterBank(channels[0], self.spectral_norm, name="char_filter_bank")(
+        z_chunks[0], chars, update_stats)
+    attention_maps = {}
+    for i, (out_channels, factors) in enumerate(zip(channels[1:], G_UPSAMPLING)):
+      x = GeneratorBlock(out_channels, factors, self.spectral_norm, self.conv_impl, name=f"block{i}")(
+          x, z_chunks[i + 1], train, update_stats)
+      if x.shape[1] in self.attention_resolutions:
+        name = f"attention_{x.shape[1]}"
+        x, attention_maps[name] = SelfAttention(self.spectral_norm, name=name)(x, update_stats)
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name="output_batch_norm")(x)
+    x = layers.Conv(1, (3, 3), spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT,
+                    conv_impl=self.conv_impl, name="output_conv")(nn.relu(x), update_stats)
+    images = mask_columns(jnp.tanh(x), text_widths(chars), fill=1.0)
+    return images, {"attention": attention_maps}
+
+
+def text_widths(chars: jax.Array) -> jax.Array:
+  """Image width of each word: 16 px per non-blank character."""
+  return (chars > 0).sum(axis=-1) * (PATCH_SIZE * 4)
+
+
+class DiscriminatorBlock(nn.Module):
+  """BigGAN down-block: [ReLU], conv3×3, ReLU, conv3×3, [avg-pool]; shortcut conv1×1 [+ pool]."""
+  channels: int
+  downsample: bool
+  preactivation: bool
+  spectral_norm: bool = True
+  conv_impl: str = "lax"
+
+  @nn.compact
+  def __call__(self, x: jax.Array, update_stats: bool) -> jax.Array:
+    def conv(features, kernel, name):
+      return layers.Conv(features, (kernel, kernel), spectral_norm=self.spectral_norm,
+                         kernel_init=WEIGHT_INIT, conv_impl=self.conv_impl, name=name)
+
+    def pool(v):
+      return nn.avg_pool(v, (2, 2), strides=(2, 2)) if self.downsample else v
+
+    h = nn.relu(x) if self.preactivation else x
+    h = conv(self.channels, 3, "conv1")(h, update_stats)
+    h = pool(conv(self.channels, 3, "conv2")(nn.relu(h), update_stats))
+    shortcut = x
+    if self.downsample or x.shape[-1] != self.channels:
+      # As BigGAN: the 1×1 shortcut before pooling in pre-activated blocks, after it in the first.
+      if self.preactivation:
+        shortcut = pool(conv(self.channels, 1, "shortcut")(x, update_stats))
+      else:
+        shortcut = conv(self.channels, 1, "shortcut")(pool(x), update_stats)
+    return h + shortcut
+
+
+class Discriminator(nn.Module):
+  """ScrabbleGAN's D: `(images [B, 32, W, 1], widths [B] or None) -> logits [B]`.
+
+  With `widths`, only feature columns that see the image's own width enter the sum (a column of the
+  final 1/8-resolution map covers 8 input columns), so white padding of a bucket does not count.
+  """
+  width_multiplier: float = 1.0
+  spectral_norm: bool = True
+  attention_resolutions: Sequence[int] = ()
+  conv_impl: str = "lax"
+
+  @nn.compact
+  def __call__(self, images: jax.Array, widths: jax.Array | None = None,
+               update_stats: bool = False) -> tuple[jax.Array, dict[str, Any]]:
+    x = images
+    attention_maps = {}
+    for i, (channels, downsample) in enumerate(zip(D_CHANNELS, D_DOWNSAMPLE)):
+      x = DiscriminatorBlock(scaled(channels, self.width_multiplier), downsample, preactivation=i > 0,
+                             spectral_norm=self.spectral_norm, conv_impl=self.conv_impl,
+                             name=f"block{i}")(x, update_stats)
+      if x.shape[1] in self.attention_resolutions and f"attention_{x.shape[1]}" not in attention_maps:
+        name = f"attention_{x.shape[1]}"
+        x, attention_maps[name] = SelfAttention(self.spectral_norm, name=name)(x, update_stats)
+    x = nn.relu(x)
+    if widths is not None:
+      feature_widths = -(-widths // D_DOWNSAMPLING_FACTOR)  # ceil: a partly covered column counts.
+      x = mask_columns(x, feature_widths, fill=0.0)
+    pooled = jnp.sum(x, axis=(1, 2))
+    logits = layers.Dense(1, spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT, name="output")(
+        pooled, update_stats)
+    return logits[:, 0], {"attention": attention_maps}

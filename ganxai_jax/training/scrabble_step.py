@@ -1,0 +1,210 @@
+"""ScrabbleGAN's pure training step: D and R every step, G every `g_every` steps, one jitted function.
+
+`train_step(state, batch, *, components, update_generator)`:
+
+1. D: hinge loss on real words and on G's words for the batch's fake text (a fresh z).
+2. R: CTC on the real words only (R never learns from generated images).
+3. G (when `update_generator`, or, with `update_generator=None`, when `state.step % g_every == 0`
+   through `jax.lax.cond`): G's images x̃ for a second fresh z, one forward through G kept as a
+   `jax.vjp`; the gradients of L_adv = -mean D(x̃) and of L_ctc = CTC(R(x̃), text) with respect to
+   x̃; the balancing coefficient a = α·std(∂L_adv/∂x̃) / (std(∂L_ctc/∂x̃) + 1e-7) (or a fixed
+   `ctc_weight` when balancing is off); then one backward pass through G with ∂L_adv/∂x̃ + a·∂L_ctc/∂x̃,
+   which is the gradient of L_adv + a·L_ctc. G's BN statistics and spectral-norm state advance only
+   here; D and R are read with their updated weights and their state is not changed by G's step.
+
+Keys: `fold_in(state.rng, state.step)` split once into the D-step z key and the G-step z key.
+
+`batch` holds the real words (`image`, `labels`, `label_lengths`, `image_widths`, `valid`) and the
+fake text (`fake_labels` [B, L] padded with 0, `fake_label_lengths`), drawn on the host from the
+lexicon in the real batch's length bucket so that the shapes repeat.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from ganxai_jax.models import recognizer as recognizer_lib
+from ganxai_jax.models import scrabblegan
+from ganxai_jax.training import losses
+from ganxai_jax.training.state import NetState, TrainState, apply_gradients
+
+# Added to the CTC gradient's standard deviation, as in the official code.
+BALANCE_EPSILON = 1e-7
+
+
+@dataclasses.dataclass(frozen=True)
+class ScrabbleComponents:
+  """The static parts of a ScrabbleGAN step: modules, optimizers and options."""
+  generator: nn.Module
+  discriminator: nn.Module
+  recognizer: nn.Module
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  r_tx: optax.GradientTransformation
+  z_dim: int = 128
+  g_every: int = 4
+  gradient_balancing: bool = True
+  balance_alpha: float = 1.0
+  ctc_weight: float = 1.0  # The CTC weight of G's loss when gradient balancing is off.
+  ema_decay: float = 0.0
+  batch_sharding: Any = None  # a NamedSharding over the batch axis, or None on one device
+
+
+def make_schedule(learning_rate: float, num_updates: int, constant_fraction: float) -> optax.Schedule:
+  """Constant `learning_rate` for the first `constant_fraction` of `num_updates`, then linear to 0."""
+  constant_steps = int(round(num_updates * constant_fraction))
+  decay_steps = max(num_updates - constant_steps, 1)
+  return optax.join_schedules(
+      [optax.constant_schedule(learning_rate), optax.linear_schedule(learning_rate, 0.0, decay_steps)],
+      [constant_steps])
+
+
+def balance_coefficient(adv_image_grad: jax.Array, ctc_image_grad: jax.Array, alpha: float) -> jax.Array:
+  """a = α·std(∂L_adv/∂x̃) / (std(∂L_ctc/∂x̃) + 1e-7), a constant for the backward pass."""
+  ratio = jnp.std(adv_image_grad) / (jnp.std(ctc_image_grad) + BALANCE_EPSILON)
+  return jax.lax.stop_gradient(alpha * ratio)
+
+
+def fake_widths(batch: dict[str, jax.Array]) -> jax.Array:
+  """Width in pixels of each generated word (16 per character)."""
+  return batch["fake_label_lengths"] * scrabblegan.PATCH_SIZE * 4
+
+
+def _constrain(x: jax.Array, sharding: Any) -> jax.Array:
+  return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+
+
+def sample_z(key: jax.Array, batch_size: int, components: ScrabbleComponents) -> jax.Array:
+  """Standard normal z, sharded like the batch."""
+  return _constrain(jax.random.normal(key, (batch_size, components.z_dim)), components.batch_sharding)
+
+
+def generator_update(state: TrainState, batch: dict[str, jax.Array], key: jax.Array,
+                     components: ScrabbleComponents) -> tuple[NetState, Any, dict[str, jax.Array]]:
+  """One G step with balanced gradients (see the module docstring); returns (G, EMA, metrics)."""
+  c = components
+  g_net, d_net, r_net = (state.nets[k] for k in ("generator", "discriminator", "recognizer"))
+  chars, lengths, widths = batch["fake_labels"], batch["fake_label_lengths"], fake_widths(batch)
+  z = sample_z(key, chars.shape[0], c)
+
+  def render(params):
+    (images, _), updates = c.generator.apply(g_net.variables(params), z, chars, train=True,
+                                             update_stats=True, mutable=g_net.mutable)
+    return images, updates
+
+  fake, g_vjp, g_updates = jax.vjp(render, g_net.params, has_aux=True)
+
+  def adversarial_loss(images):
+    logits, _ = c.discriminator.apply(d_net.variables(), images, widths, update_stats=False)
+    return losses.hinge(logits, logits)[3]
+
+  def ctc_loss(images):
+    # Batch statistics of this batch, as in training; R's running statistics are left alone.
+    logits, _ = c.recognizer.apply(r_net.variables(), images, train=True, mutable=r_net.mutable)
+    loss, usable = recognizer_lib.ctc_loss(logits, chars, lengths, widths)
+    return loss, usable
+
+  adv_loss, adv_grad = jax.value_and_grad(adversarial_loss)(fake)
+  (ctc, usable), ctc_grad = jax.value_and_grad(ctc_loss, has_aux=True)(fake)
+  if c.gradient_balancing:
+    weight = balance_coefficient(adv_grad, ctc_grad, c.balance_alpha)
+  else:
+    weight = jnp.asarray(c.ctc_weight, jnp.float32)
+  (g_grads,) = g_vjp(adv_grad + weight * ctc_grad)
+  g_net = apply_gradients(g_net, g_grads, c.g_tx, g_updates)
+  ema = state.ema_params
+  if c.ema_decay > 0:
+    ema = optax.incremental_update(g_net.params, ema, step_size=1.0 - c.ema_decay)
+  metrics = {"g_loss_adv": adv_loss, "g_loss_ctc": ctc, "g_ctc_weight": weight,
+             "g_grad_std_adv": jnp.std(adv_grad), "g_grad_std_ctc": jnp.std(ctc_grad),
+             "g_ctc_usable_fraction": usable.mean(), "g_updated": jnp.ones((), jnp.float32)}
+  return g_net, ema, metrics
+
+
+def _skip_generator_update(state: TrainState) -> tuple[NetState, Any, dict[str, jax.Array]]:
+  zero = jnp.zeros((), jnp.float32)
+  metrics = {k: zero for k in ("g_loss_adv", "g_loss_ctc", "g_ctc_weight", "g_grad_std_adv",
+                               "g_grad_std_ctc", "g_ctc_usable_fraction", "g_updated")}
+  return state.nets["generator"], state.ema_params, metrics
+
+
+def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: ScrabbleComponents,
+               update_generator: bool | None = None) -> tuple[TrainState, dict[str, jax.Array]]:
+  """D, R and (every `g_every` steps) G updates; returns the new state and scalar metrics.
+
+  `update_generator`: True or False decides on the host (one compiled function each); None decides
+  inside with `jax.lax.cond` on `state.step % g_every == 0`.
+  """
+  c = components
+  g_net, d_net, r_net = (state.nets[k] for k in ("generator", "discriminator", "recognizer"))
+  real = batch["image"]
+  batch_size = real.shape[0]
+  d_key, g_key = jax.random.split(jax.random.fold_in(state.rng, state.step))
+
+  # D: real and fake in one pass. G runs in training mode (batch statistics) but its state is
+  # advanced only by its own step.
+  chars = batch["fake_labels"]
+  (fake, _), _ = c.generator.apply(g_net.variables(), sample_z(d_key, batch_size, c), chars,
+                                   train=True, update_stats=False, mutable=g_net.mutable)
+  images = jnp.concatenate([real, jax.lax.stop_gradient(fake)])
+  widths = jnp.concatenate([batch["image_widths"], fake_widths(batch)])
+
+  def d_objective(params):
+    (logits, _), updates = c.discriminator.apply(d_net.variables(params), images, widths,
+                                                 update_stats=True, mutable=d_net.mutable)
+    d_loss, d_real, d_fake, _ = losses.hinge(logits[:batch_size], logits[batch_size:])
+    metrics = {"d_loss": d_loss, "d_loss_real": d_real, "d_loss_fake": d_fake,
+               "d_logit_real": jnp.mean(logits[:batch_size]), "d_logit_fake": jnp.mean(logits[batch_size:])}
+    return d_loss, (metrics, updates)
+
+  d_grads, (d_metrics, d_updates) = jax.grad(d_objective, has_aux=True)(d_net.params)
+  d_net = apply_gradients(d_net, d_grads, c.d_tx, d_updates)
+
+  def r_objective(params):
+    logits, updates = c.recognizer.apply(r_net.variables(params), real, train=True, mutable=r_net.mutable)
+    loss, usable = recognizer_lib.ctc_loss(logits, batch["labels"], batch["label_lengths"],
+                                           batch["image_widths"], batch["valid"])
+    return loss, ({"r_ctc_loss": loss, "r_usable_fraction": usable.mean()}, updates)
+
+  r_grads, (r_metrics, r_updates) = jax.grad(r_objective, has_aux=True)(r_net.params)
+  r_net = apply_gradients(r_net, r_grads, c.r_tx, r_updates)
+
+  state = state.replace(nets={"generator": g_net, "discriminator": d_net, "recognizer": r_net})
+  update = functools.partial(generator_update, batch=batch, key=g_key, components=c)
+  if update_generator is None:
+    g_net, ema, g_metrics = jax.lax.cond(state.step % c.g_every == 0, lambda s: update(s),
+                                         _skip_generator_update, state)
+  elif update_generator:
+    g_net, ema, g_metrics = update(state)
+  else:
+    g_net, ema, g_metrics = _skip_generator_update(state)
+  new_state = state.replace(step=state.step + 1, nets={**state.nets, "generator": g_net}, ema_params=ema)
+  return new_state, {**d_metrics, **r_metrics, **g_metrics}
+
+
+StepFn = Callable[[TrainState, dict[str, jax.Array], int], tuple[TrainState, dict[str, jax.Array]]]
+
+
+def make_train_step(components: ScrabbleComponents, g_schedule: str = "host") -> StepFn:
+  """`step_fn(state, batch, step) -> (state, metrics)` with the old state's buffers donated.
+
+  `g_schedule='host'`: two jitted functions (with and without the G update), picked on the host by
+  `step % g_every`; `'cond'`: one jitted function that decides with `jax.lax.cond`.
+  """
+  if g_schedule == "cond":
+    jitted = jax.jit(functools.partial(train_step, components=components, update_generator=None),
+                     donate_argnums=0)
+    return lambda state, batch, step: jitted(state, batch)
+  if g_schedule != "host":
+    raise ValueError(f"g_schedule={g_schedule!r} is not 'host' or 'cond'.")
+  with_g = jax.jit(functools.partial(train_step, components=components, update_generator=True),
+                   donate_argnums=0)
+  without_g = jax.jit(functools.partial(train_step, components=components, update_generator=False),
+                      donate_argnums=0)
+  return lambda state, batch, step: (with_g if step % components.g_every == 0 else without_g)(state, batch)
