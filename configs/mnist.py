@@ -46,15 +46,18 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.num_classes = 10 if variant in ("cgan", "sagan") else 0
   config.num_categorical = 10 if variant == "infogan" else 0
   config.num_continuous = 2 if variant == "infogan" else 0
-  config.g_channels = 64
-  config.d_channels = 64
+  # 32 channels: 4x faster than 64 on a 2-core CPU (XLA:CPU's conv weight gradients are slow).
+  config.g_channels = 32
+  config.d_channels = 32
   config.g_spectral_norm = False
-  config.d_spectral_norm = variant == "sagan"
+  # Spectral norm in D and the hinge loss: without them the CGAN ignores z on the embedded 4,500 digits
+  # (every row of the style/content grid identical); with them rows differ and labels are followed.
+  config.d_spectral_norm = variant != "infogan"
   config.g_attention = (14,) if variant == "sagan" else ()
   config.d_attention = (14,) if variant == "sagan" else ()
 
   # Training.
-  config.loss = "hinge" if variant == "sagan" else "non_saturating"
+  config.loss = "non_saturating" if variant == "infogan" else "hinge"
   config.batch_size = 64
   config.num_train_steps = 5000
   config.g_lr = 2e-4

@@ -1,11 +1,12 @@
-"""Trains a model from a config file.
+"""Trains a model from a config file; running it again resumes from the latest checkpoint.
 
   python -m experiments.train --config=configs/mnist.py:cgan --workdir=runs/cgan
   python -m experiments.train --config=configs/scrabble.py:cpu --workdir=runs/scrabble_cpu
 """
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
+from ganxai_jax import cli
 from ganxai_jax.training import scrabble_trainer
 from ganxai_jax.training import trainer
 
@@ -24,4 +25,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -21,6 +21,7 @@ from absl import logging
 
 from ganxai_jax.data import pipeline
 from ganxai_jax.evaluation import classifier as classifier_lib
+from ganxai_jax.errors import UsageError
 from ganxai_jax.evaluation import mnist_eval
 from ganxai_jax.models import dcgan
 from ganxai_jax.models.latent import LatentSpec
@@ -159,6 +160,37 @@ def write_json(path: str, payload: dict[str, Any]) -> None:
   with open(tmp, "w", encoding="utf-8") as fh:
     json.dump(payload, fh, indent=2, sort_keys=True)
   os.replace(tmp, path)
+
+
+def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config a run in `workdir` was trained with (its `config.json`)."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise UsageError(f"workdir {workdir!r} holds no config.json: it is not a training run's folder.")
+  with open(path, encoding="utf-8") as fh:
+    return ml_collections.ConfigDict(json.load(fh))
+
+
+def restore_for_inference(workdir: str) -> tuple[ml_collections.ConfigDict, GANComponents, TrainState]:
+  """Config, components and the latest trained state of the run in `workdir` (on all local devices)."""
+  config = load_run_config(workdir)
+  checkpointer = Checkpointer(workdir)
+  if checkpointer.latest_step() is None:
+    raise UsageError(f"workdir {workdir!r} holds no checkpoint; train first with experiments.train.")
+  mesh = parallel.make_mesh()
+  components = build_components(config, mesh)
+  state = checkpointer.restore(create_state(config, components, mesh))
+  checkpointer.close()
+  return config, components, state
+
+
+def evaluate_workdir(workdir: str) -> dict[str, float]:
+  """Evaluates the latest checkpoint in `workdir` and writes `workdir/eval.json`."""
+  config, components, state = restore_for_inference(workdir)
+  scores = evaluate(config, components, state)
+  write_json(os.path.join(workdir, "eval.json"), scores)
+  logging.info("eval: %s", json.dumps(scores, sort_keys=True))
+  return scores
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:

@@ -1,0 +1,37 @@
+"""Test-wide setup: 8 fake CPU devices (set before JAX starts), absl flags parsed, shared tiny data."""
+import os
+import subprocess
+import sys
+
+# Must happen before jax is imported anywhere: 8 fake devices for the data-parallel tests.
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+from absl import flags  # noqa: E402
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+if not flags.FLAGS.is_parsed():
+  flags.FLAGS.mark_as_parsed()
+
+
+@pytest.fixture(scope="session")
+def mnist_data_dir(tmp_path_factory) -> str:
+  """A data_dir with the embedded MNIST prepared once per test session (worker)."""
+  from ganxai_jax.data import pipeline  # pylint: disable=g-import-not-at-top
+  data_dir = str(tmp_path_factory.mktemp("tfds"))
+  pipeline.prepare_builder("mnist_embedded", data_dir)
+  return data_dir
+
+
+def run_cli(module: str, *args: str, check: bool = True, devices: int = 1,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+  """Runs `python -m module args...` from the repository root; returns the completed process."""
+  env = dict(os.environ)
+  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  proc = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env,
+                        capture_output=True, text=True, timeout=timeout)
+  if check and proc.returncode != 0:
+    raise AssertionError(f"{module} {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+  return proc
