@@ -33,10 +33,52 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.attention.num_queries = 4 if tiny else 6
   config.attention.num_score_images = 8 if tiny else 256
 
-  # Learned latent directions (Voynov & Babenko 2020): direction matrix and reconstructor.
+  # Learned latent directions (Voynov & Babenko 2020): direction matrix and reconstructor, trained
+  # side by side with the fixed baselines; resumes from WORKDIR/checkpoints.
   config.directions = ml_collections.ConfigDict()
+  config.directions.kind = "orthonormal"  # 'linear' (unit-norm columns) or 'orthonormal' (exp of skew).
+  config.directions.baselines = ("random", "coordinate")  # Fixed matrices; only their R trains.
+  config.directions.num_directions = 4 if tiny else 0  # 0: min(latent_dim, 64).
+  config.directions.batch_size = 4 if tiny else 32
+  config.directions.num_steps = 3 if tiny else 10_000
+  config.directions.max_minutes = 0.0  # Stop (checkpoint, evaluate) after this much wall time; 0: none.
+  config.directions.learning_rate = 1e-4  # Adam, for the direction matrix and the reconstructor.
+  config.directions.shift_scale = 6.0  # ε = shift_scale·U[-1, 1] ...
+  config.directions.min_shift = 0.5  # ... with |ε| at least this.
+  config.directions.shift_weight = 0.25  # Weight of the shift's L1 loss beside the cross-entropy.
+  config.directions.reconstructor_channels = (4, 8) if tiny else ()  # (): the model's default.
+  config.directions.log_every_steps = 1 if tiny else 100
+  config.directions.checkpoint_every_steps = 2 if tiny else 1000
+  config.directions.eval_samples = 8 if tiny else 4096  # Fresh samples for RCA.
+  config.directions.traversal_radius = 12.0  # Figures: t in [-r, r], about 2x the shift range.
+  config.directions.naming_radius = 6.0  # Naming and ground truth: t in [-r, r] (the shift range).
+  # Closed-form methods scored beside the learned directions in the ground-truth table.
+  config.directions.compare_closed_form = True
 
-  # Closed-form directions.
+  # Closed-form directions. GANSpace: PCA of early-layer activations, edits in component stds.
   config.ganspace = ml_collections.ConfigDict()
+  config.ganspace.num_directions = 4 if tiny else 20
+  config.ganspace.num_samples = 32 if tiny else 4096
+  config.ganspace.traversal_radius = 4.0
+  config.ganspace.naming_radius = 2.0
+  # SeFa: top eigenvectors of WᵀW of the layer(s) acting on z; unit directions.
   config.sefa = ml_collections.ConfigDict()
+  config.sefa.num_directions = 4 if tiny else 20
+  config.sefa.traversal_radius = 12.0
+  config.sefa.naming_radius = 6.0
+
+  # Shared by directions, ganspace and sefa: figures, naming and the ground-truth score.
+  for section in (config.directions, config.ganspace, config.sefa):
+    section.num_traversal_steps = 5 if tiny else 9  # Columns of a traversal figure.
+    section.num_figure_directions = 4 if tiny else 16  # Rows of the overview figure.
+    section.num_seed_figures = 2 if tiny else 4  # Directions that get a per-seed figure each.
+    section.num_figure_seeds = 2 if tiny else 4
+    section.num_named_directions = 4 if tiny else 64  # Directions measured, named and scored.
+    section.naming_seeds = 3 if tiny else 8
+    section.naming_steps = 5 if tiny else 7
+    section.spread_samples = 32 if tiny else 512  # Samples for each attribute's population spread.
+    section.min_effect = 0.5  # In population stds at the naming radius; below: "unclear".
+    section.min_consistency = 0.75  # Share of seeds whose slope agrees in sign.
+    section.word = "Shalom"  # ScrabbleGAN: the word of the figures; sampled words have its length.
+    section.calibration_images = 64 if tiny else 1500  # Rendered words calibrating the ground truth.
   return config

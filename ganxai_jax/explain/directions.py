@@ -1,0 +1,306 @@
+"""Latent direction discovery (Voynov & Babenko, ICML 2020): a direction matrix and a reconstructor.
+
+A direction matrix (the paper's A) holds K directions as columns in latent space; a reconstructor (R)
+sees G(z) and G(z + ε·d_k) and must tell k (cross-entropy) and ε (L1, weight 0.25). G is frozen. Only
+directions that change the image in distinguishable ways make R's job possible, so training A with R
+finds interpretable directions. Variants of A: `linear` (unit-norm columns), `orthonormal` (the first
+K columns of exp(S) for a skew-symmetric S), and two fixed baselines, `random` (random unit columns)
+and `coordinate` (the first K axes), for which only R trains.
+
+One `DirectionsState` carries every variant (the learned one and the baselines), trained side by side
+on the same z, k and ε in one jitted step, and checkpointed as one thing with the project's
+`Checkpointer`, so a rerun resumes. The score is the reconstructor classification accuracy (RCA) on
+fresh samples.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import logging
+
+from ganxai_jax.explain.generators import Condition, ExplainableGenerator
+from ganxai_jax.models.reconstructor import DigitReconstructor, WordReconstructor
+from ganxai_jax.training.checkpoints import Checkpointer
+from ganxai_jax.training.metric_writer import MetricWriter, Progress
+from ganxai_jax.training.state import NetState, apply_gradients, init_net
+
+DIRECTION_KINDS = ("linear", "orthonormal", "random", "coordinate")
+TRAINABLE_KINDS = ("linear", "orthonormal")
+
+
+# ---- Direction matrices --------------------------------------------------------------------------
+
+def init_direction_params(kind: str, rng: jax.Array, latent_dim: int, num_directions: int
+                          ) -> dict[str, jax.Array]:
+  """Parameters of a direction matrix of `kind`; fixed kinds hold their matrix, which never trains."""
+  if kind not in DIRECTION_KINDS:
+    raise ValueError(f"direction kind {kind!r} is not one of {DIRECTION_KINDS}.")
+  if num_directions > latent_dim and kind in ("orthonormal", "coordinate"):
+    raise ValueError(f"{kind} directions need num_directions <= latent_dim, got {num_directions} > "
+                     f"{latent_dim}.")
+  if kind == "linear":
+    return {"weight": jax.random.normal(rng, (latent_dim, num_directions))}
+  if kind == "orthonormal":
+    # The paper's init: a random skew matrix, so exp(S) starts as a random rotation.
+    return {"skew_weight": jax.random.normal(rng, (latent_dim, latent_dim))}
+  if kind == "random":
+    matrix = jax.random.normal(rng, (latent_dim, num_directions))
+    return {"matrix": matrix / jnp.linalg.norm(matrix, axis=0, keepdims=True)}
+  return {"matrix": jnp.eye(latent_dim)[:, :num_directions]}
+
+
+def direction_matrix(kind: str, params: dict[str, jax.Array], num_directions: int) -> jax.Array:
+  """The directions `[latent_dim, K]` as columns (unit norm for every kind)."""
+  if kind == "linear":
+    weight = params["weight"]
+    return weight / jnp.linalg.norm(weight, axis=0, keepdims=True)
+  if kind == "orthonormal":
+    skew = params["skew_weight"] - params["skew_weight"].T
+    return jax.scipy.linalg.expm(skew)[:, :num_directions]
+  return params["matrix"]
+
+
+# ---- Shifts ----------------------------------------------------------------------------------------
+
+def sample_shifts(rng: jax.Array, batch: int, num_directions: int, shift_scale: float = 6.0,
+                  min_shift: float = 0.5) -> tuple[jax.Array, jax.Array]:
+  """k ~ U{0..K-1} and ε = shift_scale·U[-1, 1] with |ε| raised to at least `min_shift` (the sign
+  kept): a shift too small to see would teach R nothing."""
+  k_key, eps_key = jax.random.split(rng)
+  k = jax.random.randint(k_key, (batch,), 0, num_directions)
+  eps = shift_scale * jax.random.uniform(eps_key, (batch,), minval=-1.0, maxval=1.0)
+  eps = jnp.where(jnp.abs(eps) < min_shift, jnp.where(eps < 0, -min_shift, min_shift), eps)
+  return k, eps
+
+
+# ---- State and setup ------------------------------------------------------------------------------
+
+@flax.struct.dataclass
+class VariantState:
+  """One variant: its direction matrix's parameters (and optimizer state) and its reconstructor."""
+  direction: NetState
+  reconstructor: NetState
+
+
+@flax.struct.dataclass
+class DirectionsState:
+  """Everything a directions run carries: step, base RNG key, and every variant by name."""
+  step: jax.Array
+  rng: jax.Array
+  variants: dict[str, VariantState]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DirectionsSetup:
+  """The static parts of the step: generator, variants `(name, kind)`, reconstructor, optimizer, loss."""
+  generator: ExplainableGenerator
+  variants: tuple[tuple[str, str], ...]
+  num_directions: int
+  reconstructor: nn.Module
+  tx: optax.GradientTransformation
+  batch_size: int = 32
+  shift_scale: float = 6.0
+  min_shift: float = 0.5
+  shift_weight: float = 0.25
+
+  def kind(self, name: str) -> str:
+    return dict(self.variants)[name]
+
+
+def make_reconstructor(kind: str, num_directions: int, channels: tuple[int, ...] | None = None
+                       ) -> nn.Module:
+  """Conv blocks for digits, residual down-blocks for words (any width)."""
+  if kind == "digits":
+    return DigitReconstructor(num_directions, **({"channels": tuple(channels)} if channels else {}))
+  if kind == "words":
+    return WordReconstructor(num_directions, **({"channels": tuple(channels)} if channels else {}))
+  raise ValueError(f"no reconstructor for generator kind {kind!r}.")
+
+
+def make_setup(generator: ExplainableGenerator, learned_kind: str, baselines: tuple[str, ...],
+               num_directions: int, learning_rate: float = 1e-4, batch_size: int = 32,
+               shift_scale: float = 6.0, min_shift: float = 0.5, shift_weight: float = 0.25,
+               reconstructor_channels: tuple[int, ...] | None = None) -> DirectionsSetup:
+  """The setup of a run: the learned variant named `learned_<kind>` and the fixed baselines."""
+  if learned_kind not in TRAINABLE_KINDS:
+    raise ValueError(f"learned direction kind {learned_kind!r} is not one of {TRAINABLE_KINDS}.")
+  unknown = set(baselines) - {"random", "coordinate"}
+  if unknown:
+    raise ValueError(f"baselines {sorted(unknown)} are not among ('random', 'coordinate').")
+  variants = ((f"learned_{learned_kind}", learned_kind),) + tuple((b, b) for b in baselines)
+  return DirectionsSetup(
+      generator=generator, variants=variants, num_directions=num_directions,
+      reconstructor=make_reconstructor(generator.kind, num_directions, reconstructor_channels),
+      tx=optax.adam(learning_rate), batch_size=batch_size, shift_scale=shift_scale,
+      min_shift=min_shift, shift_weight=shift_weight)
+
+
+def create_state(setup: DirectionsSetup, seed: int) -> DirectionsState:
+  """A fresh state: every variant's direction matrix and reconstructor from `seed`."""
+  rng = jax.random.PRNGKey(seed)  # A raw key: orbax saves it like any array.
+  g = setup.generator
+  condition = g.sample_condition(jax.random.fold_in(rng, 0), 2)
+  images = g.generate(g.sample_latent(jax.random.fold_in(rng, 1), 2), condition)
+  pair = jnp.concatenate([images, images], axis=-1)
+  variants = {}
+  for index, (name, kind) in enumerate(setup.variants):
+    dir_key, r_key = jax.random.split(jax.random.fold_in(rng, 100 + index))
+    params = init_direction_params(kind, dir_key, g.latent_dim, setup.num_directions)
+    opt_state = setup.tx.init(params) if kind in TRAINABLE_KINDS else ()
+    direction = NetState(params=params, collections={}, opt_state=opt_state)
+    reconstructor = init_net(setup.reconstructor, setup.tx, r_key, pair)
+    variants[name] = VariantState(direction=direction, reconstructor=reconstructor)
+  return DirectionsState(step=jnp.zeros((), jnp.int32), rng=jax.random.fold_in(rng, 2), variants=variants)
+
+
+# ---- The step --------------------------------------------------------------------------------------
+
+def shifted_latent(latent: jax.Array, matrix: jax.Array, k: jax.Array, eps: jax.Array) -> jax.Array:
+  """z + ε·d_k per row."""
+  return latent + eps[:, None] * matrix[:, k].T
+
+
+def reconstructor_loss(logits: jax.Array, predicted_shift: jax.Array, k: jax.Array, eps: jax.Array,
+                       shift_weight: float) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """Cross-entropy on k plus `shift_weight`·L1 on ε, and the batch's accuracy."""
+  ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, k))
+  l1 = jnp.mean(jnp.abs(predicted_shift - eps))
+  accuracy = jnp.mean(jnp.argmax(logits, -1) == k)
+  return ce + shift_weight * l1, {"ce": ce, "shift_l1": l1, "accuracy": accuracy}
+
+
+def train_step(state: DirectionsState, condition: Condition, *, setup: DirectionsSetup
+               ) -> tuple[DirectionsState, dict[str, jax.Array]]:
+  """One Adam step of every variant on the same z, k and ε (G frozen). Returns the state and metrics."""
+  g = setup.generator
+  z_key, shift_key = jax.random.split(jax.random.fold_in(state.rng, state.step))
+  latent = g.sample_latent(z_key, setup.batch_size)
+  k, eps = sample_shifts(shift_key, setup.batch_size, setup.num_directions, setup.shift_scale,
+                         setup.min_shift)
+  base = jax.lax.stop_gradient(g.generate(latent, condition))
+  metrics, variants = {}, {}
+  for name, kind in setup.variants:
+    variant = state.variants[name]
+    r_net = variant.reconstructor
+    trainable = kind in TRAINABLE_KINDS
+
+    def objective(params, direction_params):
+      matrix = direction_matrix(kind, direction_params, setup.num_directions)
+      shifted = g.generate(shifted_latent(latent, matrix, k, eps), condition)
+      (logits, predicted), updates = setup.reconstructor.apply(
+          r_net.variables(params), jnp.concatenate([base, shifted], -1), train=True, mutable=r_net.mutable)
+      loss, parts = reconstructor_loss(logits, predicted, k, eps, setup.shift_weight)
+      return loss, (parts, updates)
+
+    if trainable:
+      (r_grads, d_grads), (parts, updates) = jax.grad(objective, argnums=(0, 1), has_aux=True)(
+          r_net.params, variant.direction.params)
+      direction = apply_gradients(variant.direction, d_grads, setup.tx)
+    else:
+      # A fixed matrix: no gradient flows into G for it, only R learns.
+      r_grads, (parts, updates) = jax.grad(objective, has_aux=True)(
+          r_net.params, jax.lax.stop_gradient(variant.direction.params))
+      direction = variant.direction
+    variants[name] = VariantState(direction=direction,
+                                  reconstructor=apply_gradients(r_net, r_grads, setup.tx, updates))
+    metrics.update({f"{name}/{key}": value for key, value in parts.items()})
+  return state.replace(step=state.step + 1, variants=variants), metrics
+
+
+def make_train_step(setup: DirectionsSetup) -> Callable[[DirectionsState, Condition], Any]:
+  """The jitted step; the old state's buffers are donated."""
+  def step(state, condition):
+    return train_step(state, condition, setup=setup)
+  return jax.jit(step, donate_argnums=0)
+
+
+def condition_for_step(generator: ExplainableGenerator, seed: int, step: int, batch: int) -> Condition:
+  """The conditions of step `step` (host side: ScrabbleGAN's words come from a lexicon table)."""
+  return generator.sample_condition(jax.random.fold_in(jax.random.key(seed + 7), step), batch)
+
+
+# ---- Evaluation ------------------------------------------------------------------------------------
+
+def reconstructor_accuracy(setup: DirectionsSetup, variant: VariantState, kind: str, rng: jax.Array,
+                           num_samples: int) -> dict[str, float]:
+  """RCA and the mean absolute shift error of a variant on `num_samples` fresh (z, k, ε, condition)."""
+  g = setup.generator
+
+  @jax.jit
+  def evaluate(batch_key):
+    z_key, shift_key, cond_key = jax.random.split(batch_key, 3)
+    latent = g.sample_latent(z_key, setup.batch_size)
+    condition = g.sample_condition(cond_key, setup.batch_size)
+    k, eps = sample_shifts(shift_key, setup.batch_size, setup.num_directions, setup.shift_scale,
+                           setup.min_shift)
+    matrix = direction_matrix(kind, variant.direction.params, setup.num_directions)
+    pair = jnp.concatenate([g.generate(latent, condition),
+                            g.generate(shifted_latent(latent, matrix, k, eps), condition)], -1)
+    logits, predicted = setup.reconstructor.apply(variant.reconstructor.variables(), pair, train=False)
+    return jnp.sum(jnp.argmax(logits, -1) == k), jnp.sum(jnp.abs(predicted - eps))
+
+  num_batches = max(1, -(-num_samples // setup.batch_size))
+  correct, error = 0.0, 0.0
+  for index in range(num_batches):
+    hits, abs_error = evaluate(jax.random.fold_in(rng, index))
+    correct += float(hits)
+    error += float(abs_error)
+  total = num_batches * setup.batch_size
+  return {"rca": correct / total, "shift_mae": error / total, "num_samples": total}
+
+
+def learned_matrix(setup: DirectionsSetup, state: DirectionsState, name: str) -> np.ndarray:
+  """The directions `[latent_dim, K]` of variant `name` as a host array."""
+  return np.asarray(direction_matrix(setup.kind(name), state.variants[name].direction.params,
+                                     setup.num_directions))
+
+
+# ---- The loop --------------------------------------------------------------------------------------
+
+def train_directions(setup: DirectionsSetup, workdir: str, num_steps: int, seed: int = 0,
+                     log_every_steps: int = 100, checkpoint_every_steps: int = 1000,
+                     max_minutes: float = 0.0) -> DirectionsState:
+  """Trains every variant for `num_steps` steps in `workdir`, resuming from `workdir/checkpoints`.
+
+  With `max_minutes` > 0 it stops early (and checkpoints) once that much wall time has passed, so a
+  run fits a time budget; the state's step says how far it got.
+  """
+  state = create_state(setup, seed)
+  checkpointer = Checkpointer(workdir, max_to_keep=2)
+  if checkpointer.latest_step() is not None:
+    state = checkpointer.restore(state)
+    logging.info("Resumed directions from step %d of %s", int(state.step), checkpointer.directory)
+  first_step = int(jax.device_get(state.step))
+  step_fn = make_train_step(setup)
+  writer = MetricWriter(workdir)
+  progress = Progress(num_steps, first_step)
+  start = time.time()
+  pending: list[dict[str, jax.Array]] = []
+  step = first_step
+  for step in range(first_step + 1, num_steps + 1):
+    condition = condition_for_step(setup.generator, seed, step, setup.batch_size)
+    state, metrics = step_fn(state, condition)
+    pending.append(metrics)
+    out_of_time = max_minutes > 0 and time.time() - start > 60 * max_minutes
+    last = step == num_steps or out_of_time
+    if step % log_every_steps == 0 or last:
+      scalars = jax.tree_util.tree_map(lambda *xs: float(np.mean(jax.device_get(xs))), *pending)
+      pending = []
+      writer.write(step, scalars)
+      progress(step, scalars)
+    if step % checkpoint_every_steps == 0 or last:
+      checkpointer.save(step, state)
+    if out_of_time:
+      logging.info("Stopping directions training at step %d: max_minutes=%s reached.", step, max_minutes)
+      break
+  checkpointer.close()
+  writer.close()
+  return state

@@ -1,0 +1,270 @@
+"""`run(config, workdir)` for the latent-direction methods `directions`, `ganspace` and `sefa`.
+
+Reading order: the generator comes through the one interface (`generators.load_generator`); the
+method gives a set of directions with edit scales (`_learned`, `_ganspace`, `_sefa`); every set is
+measured along traversals, named (`naming.direction_effects`) and, on the synthetic handwriting,
+scored against the true style factors (`naming.ground_truth_scores`); figures of the traversals go
+to `workdir/figures/`. `directions` also reports the reconstructor classification accuracy (RCA) of
+the learned directions beside the random and coordinate baselines, and puts GANSpace and SeFa into
+its ground-truth table, so one run compares all three methods.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+
+from ganxai_jax.explain import closed_form
+from ganxai_jax.explain import directions as directions_lib
+from ganxai_jax.explain import naming
+from ganxai_jax.explain.generators import Condition, ExplainableGenerator, encode_words, load_generator
+from ganxai_jax.training import trainer
+from ganxai_jax.viz import grids
+
+
+@dataclasses.dataclass(frozen=True)
+class DirectionSet:
+  """Directions `[latent_dim, K]` (unit columns), the latent length of one edit unit per direction,
+  and the traversal ranges (in edit units) for figures and for naming."""
+  label: str
+  directions: np.ndarray
+  scales: np.ndarray
+  traversal_radius: float
+  naming_radius: float
+
+
+# ---- Conditions and seeds --------------------------------------------------------------------------
+
+def figure_condition(generator: ExplainableGenerator, section: ml_collections.ConfigDict, rng: jax.Array,
+                     n: int) -> Condition:
+  """Conditions for figure rows: the configured word for ScrabbleGAN, otherwise random ones."""
+  if generator.kind == "words":
+    return {"chars": jnp.asarray(np.repeat(encode_words([section.word]), n, axis=0))}
+  return generator.sample_condition(rng, n)
+
+
+def _seeds(generator: ExplainableGenerator, rng: jax.Array, n: int) -> tuple[np.ndarray, Condition]:
+  z_key, c_key = jax.random.split(rng)
+  return np.asarray(generator.sample_latent(z_key, n)), generator.sample_condition(c_key, n)
+
+
+# ---- Figures ---------------------------------------------------------------------------------------
+
+def _label(names: list[str], k: int) -> str:
+  return f"d{k}: {names[k]}" if k < len(names) else f"d{k}"
+
+
+def overview_figure(generator: ExplainableGenerator, direction_set: DirectionSet, names: list[str],
+                    section: ml_collections.ConfigDict, rng: jax.Array, title: str):
+  """Rows: directions; columns: G(z + t·d) for t across [-r, r]; one seed."""
+  count = min(section.num_figure_directions, direction_set.directions.shape[1])
+  shifts = np.linspace(-direction_set.traversal_radius, direction_set.traversal_radius,
+                       section.num_traversal_steps)
+  latent, _ = _seeds(generator, rng, 1)
+  condition = figure_condition(generator, section, jax.random.fold_in(rng, 1), 1)
+  rows = [naming.traversal_images(generator, direction_set.directions[:, k], float(direction_set.scales[k]),
+                                  latent, condition, shifts)[0] for k in range(count)]
+  return grids.image_grid(np.concatenate(rows), count, len(shifts), title=title,
+                          row_labels=[_label(names, k) for k in range(count)],
+                          col_labels=[f"{t:+.1f}" for t in shifts])
+
+
+def seed_figure(generator: ExplainableGenerator, direction_set: DirectionSet, k: int, names: list[str],
+                section: ml_collections.ConfigDict, rng: jax.Array):
+  """One direction: rows seeds, columns shifts; for a CGAN, rows (seed, shift) and columns the digits."""
+  r = direction_set.traversal_radius
+  direction, scale = direction_set.directions[:, k], float(direction_set.scales[k])
+  num_seeds = section.num_figure_seeds
+  latents, _ = _seeds(generator, rng, num_seeds)
+  title = f"{direction_set.label} {_label(names, k)}"
+  if generator.num_classes:
+    # Each seed at -r, 0, +r for every digit: does the direction do the same thing to every class?
+    shifts = np.array([-r, 0.0, r])
+    classes = generator.num_classes
+    images = []
+    for label in range(classes):
+      condition = {"labels": jnp.full((num_seeds,), label, jnp.int32)}
+      images.append(naming.traversal_images(generator, direction, scale, latents, condition, shifts))
+    grid = np.stack(images, axis=2)  # [S, T, classes, H, W, 1]
+    grid = grid.reshape(num_seeds * len(shifts) * classes, *grid.shape[3:])
+    return grids.image_grid(grid, num_seeds * len(shifts), classes,
+                            title=f"{title}: rows seed × t, columns digits",
+                            row_labels=[f"z{s} t={t:+.0f}" for s in range(num_seeds) for t in shifts],
+                            col_labels=[str(c) for c in range(classes)])
+  shifts = np.linspace(-r, r, section.num_traversal_steps)
+  condition = figure_condition(generator, section, jax.random.fold_in(rng, 1), num_seeds)
+  images = naming.traversal_images(generator, direction, scale, latents, condition, shifts)
+  what = f" writing {section.word!r}" if generator.kind == "words" else ""
+  return grids.image_grid(images.reshape(-1, *images.shape[2:]), num_seeds, len(shifts),
+                          title=f"{title}{what}: rows seeds, columns t",
+                          row_labels=[f"z{s}" for s in range(num_seeds)],
+                          col_labels=[f"{t:+.1f}" for t in shifts])
+
+
+def write_figures(generator: ExplainableGenerator, direction_set: DirectionSet, names: list[str],
+                  section: ml_collections.ConfigDict, rng: jax.Array, folder: str) -> list[str]:
+  """The overview and the per-seed figures of a direction set; returns their file names."""
+  os.makedirs(folder, exist_ok=True)
+  written = []
+  title = (f"{direction_set.label} on {generator.name} (step {generator.step}): "
+           f"rows G(z + t·d), t in [-{direction_set.traversal_radius:g}, {direction_set.traversal_radius:g}]")
+  figure = overview_figure(generator, direction_set, names, section, rng, title)
+  written.append(f"{direction_set.label}_traversals.png")
+  grids.save(figure, os.path.join(folder, written[-1]))
+  for k in range(min(section.num_seed_figures, direction_set.directions.shape[1])):
+    figure = seed_figure(generator, direction_set, k, names, section, jax.random.fold_in(rng, 10 + k))
+    written.append(f"{direction_set.label}_direction{k:02d}.png")
+    grids.save(figure, os.path.join(folder, written[-1]))
+  return written
+
+
+# ---- Measurement: names and ground truth -----------------------------------------------------------
+
+def measure_set(generator: ExplainableGenerator, direction_set: DirectionSet,
+                section: ml_collections.ConfigDict, rng: jax.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
+  """Attributes `[K, S, T]` along the traversals of the first `num_named_directions` directions."""
+  count = min(section.num_named_directions, direction_set.directions.shape[1])
+  latents, condition = _seeds(generator, rng, section.naming_seeds)
+  shifts = np.linspace(-direction_set.naming_radius, direction_set.naming_radius, section.naming_steps)
+  measured = naming.measure_traversals(generator, direction_set.directions[:, :count],
+                                       direction_set.scales[:count], latents, condition, shifts)
+  return measured, shifts
+
+
+def describe_set(generator: ExplainableGenerator, direction_set: DirectionSet,
+                 section: ml_collections.ConfigDict, spread: dict[str, float],
+                 calibration: naming.Calibration | None, rng: jax.Array) -> dict[str, Any]:
+  """Names (with per-attribute slopes, effects, consistency) and, with a calibration, the
+  ground-truth scores of one direction set."""
+  measured, shifts = measure_set(generator, direction_set, section, rng)
+  effects = naming.direction_effects(measured, shifts, spread, section.min_effect, section.min_consistency)
+  result: dict[str, Any] = {
+      "names": [e.name for e in effects],
+      "effects": [e.as_dict() for e in effects],
+      "naming_radius": direction_set.naming_radius,
+  }
+  if calibration is not None:
+    result["ground_truth"] = naming.ground_truth_scores(measured, shifts, calibration)
+  return result
+
+
+def ground_truth_applies(generator_workdir: str, generator: ExplainableGenerator) -> bool:
+  """True for a word generator trained on the synthetic handwriting (its true factors are known)."""
+  config = trainer.load_run_config(generator_workdir)
+  return generator.kind == "words" and config.get("dataset") == "synthetic_handwriting"
+
+
+def make_calibration(generator: ExplainableGenerator, section: ml_collections.ConfigDict, seed: int
+                     ) -> naming.Calibration:
+  images, factors, names = naming.render_calibration_set(section.calibration_images, generator.word_length,
+                                                         seed)
+  return naming.calibrate(images, factors, names, generator.ink_polarity)
+
+
+def ground_truth_table(described: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+  """factor -> {set label: best |correlation|}, over every direction set that was scored."""
+  table: dict[str, dict[str, float]] = {}
+  for label, result in described.items():
+    for factor, score in result.get("ground_truth", {}).items():
+      table.setdefault(factor, {})[label] = score["best_abs_correlation"]
+  return table
+
+
+# ---- The methods -----------------------------------------------------------------------------------
+
+def _num_directions(section: ml_collections.ConfigDict, generator: ExplainableGenerator) -> int:
+  return section.num_directions or min(generator.latent_dim, 64)
+
+
+def _learned(config: ml_collections.ConfigDict, generator: ExplainableGenerator, workdir: str
+             ) -> tuple[list[DirectionSet], dict[str, Any]]:
+  section = config.directions
+  setup = directions_lib.make_setup(
+      generator, section.kind, tuple(section.baselines), _num_directions(section, generator),
+      learning_rate=section.learning_rate, batch_size=section.batch_size, shift_scale=section.shift_scale,
+      min_shift=section.min_shift, shift_weight=section.shift_weight,
+      reconstructor_channels=tuple(section.reconstructor_channels) or None)
+  state = directions_lib.train_directions(
+      setup, workdir, section.num_steps, seed=config.seed, log_every_steps=section.log_every_steps,
+      checkpoint_every_steps=section.checkpoint_every_steps, max_minutes=section.max_minutes)
+  eval_key = jax.random.fold_in(jax.random.key(config.seed), 0x524341)  # 'RCA'
+  rca = {}
+  for name, kind in setup.variants:
+    rca[name] = directions_lib.reconstructor_accuracy(setup, state.variants[name], kind, eval_key,
+                                                      section.eval_samples)
+    logging.info("RCA %s: %.4f (shift MAE %.3f)", name, rca[name]["rca"], rca[name]["shift_mae"])
+  learned_name = setup.variants[0][0]
+  matrix = directions_lib.learned_matrix(setup, state, learned_name)
+  direction_sets = [DirectionSet(learned_name, matrix, np.ones(matrix.shape[1]), section.traversal_radius,
+                                 section.naming_radius)]
+  numbers = {"rca": rca, "chance_rca": 1.0 / setup.num_directions, "steps": int(jax.device_get(state.step)),
+             "num_directions": setup.num_directions, "direction_kind": section.kind,
+             "orthonormality_error": float(np.max(np.abs(matrix.T @ matrix - np.eye(matrix.shape[1]))))}
+  return direction_sets, numbers
+
+
+def _ganspace(config: ml_collections.ConfigDict, generator: ExplainableGenerator) -> DirectionSet:
+  section = config.ganspace
+  found = closed_form.ganspace_directions(generator, jax.random.fold_in(jax.random.key(config.seed), 0x6773),
+                                          section.num_samples, section.num_directions)
+  return DirectionSet("ganspace", found.directions, found.scales, section.traversal_radius,
+                      section.naming_radius)
+
+
+def _sefa(config: ml_collections.ConfigDict, generator: ExplainableGenerator) -> DirectionSet:
+  section = config.sefa
+  found = closed_form.sefa_directions(generator.first_layer_weight(), section.num_directions)
+  return DirectionSet("sefa", found.directions, found.scales, section.traversal_radius, section.naming_radius)
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Runs `config.method` (directions, ganspace or sefa) on `config.generator_workdir`; writes figures
+  to `workdir/figures/` and returns the numbers for `workdir/explain.json`."""
+  method = config.method
+  section = config[method]
+  generator = load_generator(config.generator_workdir, word_length=len(section.word))
+  os.makedirs(workdir, exist_ok=True)
+  results: dict[str, Any] = {"generator": generator.name, "generator_step": generator.step,
+                             "latent_dim": generator.latent_dim}
+  if method == "directions":
+    direction_sets, numbers = _learned(config, generator, workdir)
+    results.update(numbers)
+    # The closed-form methods are cheap: score them here too, for the ground-truth comparison.
+    compared = [_ganspace(config, generator), _sefa(config, generator)] if section.compare_closed_form else []
+  elif method == "ganspace":
+    direction_sets, compared = [_ganspace(config, generator)], []
+  elif method == "sefa":
+    direction_sets, compared = [_sefa(config, generator)], []
+  else:
+    raise ValueError(f"directions_report does not run method {method!r}.")
+
+  rng = jax.random.fold_in(jax.random.key(config.seed), 0x6e616d65)  # 'name'
+  spread = naming.population_spread(generator, jax.random.fold_in(rng, 0), section.spread_samples)
+  calibration = (make_calibration(generator, section, config.seed)
+                 if ground_truth_applies(config.generator_workdir, generator) else None)
+  described = {}
+  for index, direction_set in enumerate(direction_sets + compared):
+    set_section = config[direction_set.label] if direction_set.label in ("ganspace", "sefa") else section
+    described[direction_set.label] = describe_set(generator, direction_set, set_section, spread, calibration,
+                                                  jax.random.fold_in(rng, 1 + index))
+    logging.info("%s names: %s", direction_set.label, described[direction_set.label]["names"])
+
+  folder = os.path.join(workdir, "figures")
+  figures = []
+  for direction_set in direction_sets:
+    figures += write_figures(generator, direction_set, described[direction_set.label]["names"], section,
+                             jax.random.fold_in(rng, 99), folder)
+  results["attribute_spread"] = spread
+  results["direction_sets"] = described
+  results["names"] = {label: d["names"] for label, d in described.items()}
+  results["figures"] = figures
+  if calibration is not None:
+    results["ground_truth_table"] = ground_truth_table(described)
+    results["calibration_r2"] = dict(zip(calibration.factor_names, map(float, calibration.r2)))
+  return results
