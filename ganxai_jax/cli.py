@@ -7,14 +7,23 @@ the library (bad input: a missing folder, an unknown character, a workdir with n
 from __future__ import annotations
 
 import logging as std_logging
+import os
 import sys
 from typing import Callable
 
+import jax
 from absl import app, flags
 
 from ganxai_jax.errors import UsageError
+from ganxai_jax.training import guards
 
 flags.DEFINE_bool("verbose", False, "Show tracebacks of errors and the logs of third-party libraries.")
+flags.DEFINE_string("coordinator_address", None,
+                    "host:port of process 0 for a multi-process run (or $GANXAI_COORDINATOR_ADDRESS).")
+flags.DEFINE_integer("num_processes", None, "Processes in a multi-process run (or $GANXAI_NUM_PROCESSES).")
+flags.DEFINE_integer("process_id", None, "This process's index, 0..num_processes-1 (or $GANXAI_PROCESS_ID).")
+flags.DEFINE_bool("distributed", False,
+                  "Call jax.distributed.initialize() and let JAX find the hosts (TPU VM pods, SLURM).")
 
 EXIT_BAD_INPUT = 2
 
@@ -49,6 +58,21 @@ def _parse_flags(argv: list[str]) -> list[str]:
   return argv
 
 
+def initialize_distributed() -> None:
+  """Joins a multi-process run when the flags or environment ask for one; a no-op otherwise."""
+  env = os.environ
+  address = flags.FLAGS.coordinator_address or env.get("GANXAI_COORDINATOR_ADDRESS")
+  if address:
+    num_processes = flags.FLAGS.num_processes or int(env.get("GANXAI_NUM_PROCESSES", "0"))
+    process_id = flags.FLAGS.process_id if flags.FLAGS.process_id is not None else env.get("GANXAI_PROCESS_ID")
+    if not num_processes or process_id is None:
+      raise UsageError(f"coordinator_address={address!r} needs --num_processes and --process_id.")
+    jax.distributed.initialize(coordinator_address=address, num_processes=num_processes,
+                               process_id=int(process_id))
+  elif flags.FLAGS.distributed:
+    jax.distributed.initialize()
+
+
 def run(main: Callable[[list[str]], None]) -> None:
   """Runs `main` under absl with the project's error and logging conventions."""
 
@@ -58,7 +82,16 @@ def run(main: Callable[[list[str]], None]) -> None:
         handler.addFilter(_QuietThirdParty())
       std_logging.getLogger("absl").addFilter(_QuietThirdParty())
     try:
+      initialize_distributed()
       main(argv)
+    except guards.Preempted as e:
+      sys.stderr.write(f"stopped: {e}\n")
+      sys.exit(guards.EXIT_PREEMPTED)
+    except guards.NonFiniteLoss as e:
+      if flags.FLAGS.verbose:
+        raise
+      sys.stderr.write(f"error: {e}\n")
+      sys.exit(guards.EXIT_NON_FINITE)
     except _INPUT_ERRORS as e:
       if flags.FLAGS.verbose:
         raise

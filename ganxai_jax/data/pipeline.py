@@ -69,17 +69,30 @@ def local_batch_size(global_batch_size: int) -> int:
   return global_batch_size // jax.process_count()
 
 
-def train_iterator(source: Any, global_batch_size: int, seed: int) -> grain.DatasetIterator:
-  """An endless, reshuffled-every-epoch iterator over this process's shard, in local batches.
+class ReadProcessSlice(grain.transforms.Map):
+  """Global batch of example indices -> this process's slice of it, read and scaled."""
 
-  Deterministic for `seed`; its `get_state()` is the position to checkpoint.
+  def __init__(self, source: Any, start: int, stop: int):
+    self._source, self._start, self._stop = source, start, stop
+
+  def map(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+    examples = [self._source[int(i)] for i in indices[self._start:self._stop]]
+    return scale_image({k: np.stack([e[k] for e in examples]) for k in examples[0]})
+
+
+def train_iterator(source: Any, global_batch_size: int, seed: int) -> grain.DatasetIterator:
+  """An endless, reshuffled-every-epoch iterator yielding this process's part of each global batch.
+
+  Every process shuffles the same indices the same way and reads only its slice of each global batch,
+  so the global batch at each step does not depend on the number of processes. Deterministic for
+  `seed`; its `get_state()` is the position to checkpoint (the same on every process).
   """
-  batch = local_batch_size(global_batch_size)
-  ds = grain.MapDataset.source(source)
-  ds = ds[jax.process_index()::jax.process_count()]
-  if len(ds) < batch:
-    raise ValueError(f"This process's shard has {len(ds)} examples, fewer than its batch of {batch}.")
-  ds = ds.seed(seed).shuffle().repeat().map(scale_image).batch(batch, drop_remainder=True)
+  local = local_batch_size(global_batch_size)
+  if len(source) < global_batch_size:
+    raise ValueError(f"The data set has {len(source)} examples, fewer than batch_size={global_batch_size}.")
+  start = jax.process_index() * local
+  ds = grain.MapDataset.range(len(source)).seed(seed).shuffle().repeat()
+  ds = ds.batch(global_batch_size, drop_remainder=True).map(ReadProcessSlice(source, start, start + local))
   return iter(ds.to_iter_dataset())
 
 

@@ -50,12 +50,15 @@ class Generator(nn.Module):
       if labels is None:
         raise ValueError("This generator is conditional: pass labels.")
       x = jnp.concatenate([x, nn.Embed(self.num_classes, self.latent_dim, name="label_embedding")(labels)], -1)
-    x = layers.Dense(7 * 7 * 2 * self.channels, spectral_norm=sn, kernel_init=_INIT, name="fc")(x, upd)
+    # No biases before BatchNorm: their gradient is zero up to rounding, which Adam would amplify.
+    x = layers.Dense(7 * 7 * 2 * self.channels, spectral_norm=sn, use_bias=False, kernel_init=_INIT,
+                     name="fc")(x, upd)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, name="bn_fc")(x))
     x = x.reshape(x.shape[0], 7, 7, 2 * self.channels)
     if 7 in self.attention_resolutions:
       x = _attention(x, "attention_7", sn, upd, aux)
-    x = layers.ConvTranspose(self.channels, spectral_norm=sn, kernel_init=_INIT, name="up_14")(x, upd)
+    x = layers.ConvTranspose(self.channels, spectral_norm=sn, use_bias=False, kernel_init=_INIT,
+                             name="up_14")(x, upd)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, name="bn_14")(x))
     if 14 in self.attention_resolutions:
       x = _attention(x, "attention_14", sn, upd, aux)

@@ -7,10 +7,15 @@ killed mid-save leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Any
 
 import grain
+import jax
 import orbax.checkpoint as ocp
+from absl import logging
+
+from ganxai_jax.errors import UsageError
 
 
 class Checkpointer:
@@ -41,6 +46,32 @@ class Checkpointer:
       items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
     restored = self._manager.restore(step, args=ocp.args.Composite(**items))
     return restored["state"]
+
+  def restore_latest(self, state_template: Any, data_iterator: Any | None = None) -> Any | None:
+    """Restores the newest readable checkpoint, or returns None when there is none.
+
+    A checkpoint that cannot be read is reported, moved aside to `checkpoints_unreadable/` (kept, not
+    deleted) and the previous one is tried; never a silent restart from step 0.
+    """
+    steps = sorted(self.all_steps(), reverse=True)
+    for step in steps:
+      try:
+        return self.restore(state_template, data_iterator, step)
+      except Exception as e:  # pylint: disable=broad-except  (orbax raises many kinds)
+        logging.error("Checkpoint %d in %s is unreadable (%s: %s); trying the previous one.",
+                      step, self.directory, type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+        self._set_aside(step)
+    if steps:
+      raise UsageError(f"no checkpoint in {self.directory} could be read (steps {sorted(steps)}, moved to "
+                       f"{self.directory}_unreadable); to start fresh, use a new workdir.")
+    return None
+
+  def _set_aside(self, step: int) -> None:
+    if jax.process_index() == 0:
+      aside = f"{self.directory}_unreadable"
+      os.makedirs(aside, exist_ok=True)
+      shutil.move(os.path.join(self.directory, str(step)), os.path.join(aside, str(step)))
+    self._manager.reload()
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

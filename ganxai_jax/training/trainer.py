@@ -22,10 +22,11 @@ from absl import logging
 from ganxai_jax.data import pipeline
 from ganxai_jax.evaluation import classifier as classifier_lib
 from ganxai_jax.errors import UsageError
+from ganxai_jax.evaluation import infogan_eval
 from ganxai_jax.evaluation import mnist_eval
 from ganxai_jax.models import dcgan
 from ganxai_jax.models.latent import LatentSpec
-from ganxai_jax.training import parallel
+from ganxai_jax.training import guards, parallel
 from ganxai_jax.training.checkpoints import Checkpointer
 from ganxai_jax.training.gan_step import GANComponents, generate, train_step
 from ganxai_jax.training.metric_writer import MetricWriter, Progress
@@ -99,7 +100,8 @@ def make_generate_fn(components: GANComponents, state: TrainState, use_ema: bool
 
 def sample_figures(components: GANComponents, state: TrainState, seed: int, step: int
                    ) -> dict[str, Any]:
-  """The figures drawn during training: a sample grid, and for CGAN the style/content grid."""
+  """The figures drawn during training: a sample grid, for CGAN the style/content grid, for InfoGAN
+  the traversals of its codes."""
   spec = components.latent_spec
   generate_fn = make_generate_fn(components, state)
   figures = {}
@@ -116,6 +118,8 @@ def sample_figures(components: GANComponents, state: TrainState, seed: int, step
         generate_fn(grid), rows, spec.num_classes, col_labels=[str(d) for d in range(spec.num_classes)],
         row_labels=[f"z{r}" for r in range(rows)],
         title=f"style (rows: one z each) × content (columns: digit), step {step}")
+  if spec.num_categorical:
+    figures.update(infogan_eval.traversal_figures(generate_fn, spec, seed, step))
   return figures
 
 
@@ -140,13 +144,19 @@ def load_eval_data(config: ml_collections.ConfigDict) -> tuple[dict[str, np.ndar
 def evaluate(config: ml_collections.ConfigDict, components: GANComponents, state: TrainState,
              eval_data: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
              ) -> dict[str, float]:
-  """Every score of the model in `state` (see `mnist_eval`), plus the classifier's test accuracy."""
+  """Every score of the model in `state` (see `mnist_eval`, and `infogan_eval` for InfoGAN's codes),
+  plus the classifier's test accuracy."""
   train, test = eval_data or load_eval_data(config)
   cache = os.path.join(config.data_dir or pipeline.default_data_dir(), "ganxai_classifiers", config.dataset)
   classifier_params, accuracy = classifier_lib.load_or_train(
       cache, train, test, steps=config.classifier_steps)
-  scores = mnist_eval.evaluate_generator(make_generate_fn(components, state), components.latent_spec,
-                                         classifier_params, train, test, seed=config.seed)
+  generate_fn = make_generate_fn(components, state)
+  scores = mnist_eval.evaluate_generator(generate_fn, components.latent_spec, classifier_params, train, test,
+                                         seed=config.seed)
+  if components.latent_spec.num_categorical:
+    q_fn = infogan_eval.make_q_fn(components.discriminator, state.nets["discriminator"].variables())
+    scores.update(infogan_eval.evaluate_codes(generate_fn, q_fn, components.latent_spec, classifier_params,
+                                              test, seed=config.seed))
   scores["classifier_test_accuracy"] = accuracy
   scores["step"] = int(jax.device_get(state.step))
   return scores
@@ -179,7 +189,7 @@ def restore_for_inference(workdir: str) -> tuple[ml_collections.ConfigDict, GANC
     raise UsageError(f"workdir {workdir!r} holds no checkpoint; train first with experiments.train.")
   mesh = parallel.make_mesh()
   components = build_components(config, mesh)
-  state = checkpointer.restore(create_state(config, components, mesh))
+  state = checkpointer.restore_latest(create_state(config, components, mesh))
   checkpointer.close()
   return config, components, state
 
@@ -194,46 +204,65 @@ def evaluate_workdir(workdir: str) -> dict[str, float]:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-  """Trains the configured MNIST GAN in `workdir`, resuming from its latest checkpoint if any."""
+  """Trains the configured MNIST GAN in `workdir`, resuming from its latest checkpoint if any.
+
+  Raises `guards.Preempted` after saving when SIGTERM/SIGINT arrives, and `guards.NonFiniteLoss`
+  (keeping the last good checkpoint) when a loss turns NaN or infinite.
+  """
+  # Every check on the input comes before anything is written.
   mesh = parallel.make_mesh()
-  pipeline.local_batch_size(config.batch_size)  # Fails early when devices do not divide the batch.
+  pipeline.local_batch_size(config.batch_size)
   pipeline.check_manual_dir(config.dataset, config.manual_dir or None)
   components = build_components(config, mesh)
   builder = pipeline.prepare_builder(config.dataset, config.data_dir, config.manual_dir or None)
   data_iter = pipeline.train_iterator(builder.as_data_source("train"), config.batch_size, config.seed)
+  eval_data = load_eval_data(config)
 
-  os.makedirs(workdir, exist_ok=True)
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
   write_json(os.path.join(workdir, "config.json"), config.to_dict())
   state = create_state(config, components, mesh)
   checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
-  if checkpointer.latest_step() is not None:
-    state = checkpointer.restore(state, data_iter)
+  restored = checkpointer.restore_latest(state, data_iter)
+  if restored is not None:
+    state = restored
     logging.info("Resumed from step %d of %s", int(jax.device_get(state.step)), checkpointer.directory)
   first_step = int(jax.device_get(state.step))
+  last_saved = first_step if restored is not None else None
 
   step_fn = make_train_step(components)
   writer = MetricWriter(workdir)
   progress = Progress(config.num_train_steps, first_step)
-  eval_data = load_eval_data(config)
   pending: list[dict[str, jax.Array]] = []
-  for step in range(first_step + 1, config.num_train_steps + 1):
-    batch = parallel.global_batch(next(data_iter), mesh)
-    state, metrics = step_fn(state, batch)
-    pending.append(metrics)
-    if step % config.log_every_steps == 0 or step == config.num_train_steps:
-      scalars = jax.tree_util.tree_map(lambda *xs: float(np.mean(jax.device_get(xs))), *pending)
-      pending = []
-      writer.write(step, scalars)
-      progress(step, scalars)
-    if config.sample_every_steps and step % config.sample_every_steps == 0:
-      write_figures(workdir, sample_figures(components, state, config.seed, step), step)
-    if config.eval_every_steps and step % config.eval_every_steps == 0 and step != config.num_train_steps:
-      writer.write(step, {f"eval/{k}": v for k, v in evaluate(config, components, state, eval_data).items()
-                          if k != "step"})
-    if step % config.checkpoint_every_steps == 0 or step == config.num_train_steps:
-      checkpointer.save(step, state, data_iter)
-
-  checkpointer.close()
+  try:
+    with guards.PreemptionGuard() as preemption:
+      for step in range(first_step + 1, config.num_train_steps + 1):
+        batch = parallel.global_batch(next(data_iter), mesh)
+        state, metrics = step_fn(state, batch)
+        pending.append(metrics)
+        is_last = step == config.num_train_steps
+        save_now = step % config.checkpoint_every_steps == 0 or is_last
+        stop_now = preemption.should_stop()
+        if step % config.log_every_steps == 0 or save_now or stop_now:
+          history = jax.device_get(pending)
+          guards.check_finite(step, history, last_saved)
+          if step % config.log_every_steps == 0 or is_last:
+            scalars = {k: float(np.mean([h[k] for h in history])) for k in history[0]}
+            writer.write(step, scalars)
+            progress(step, scalars)
+            pending = []
+        if config.sample_every_steps and step % config.sample_every_steps == 0:
+          write_figures(workdir, sample_figures(components, state, config.seed, step), step)
+        if config.eval_every_steps and step % config.eval_every_steps == 0 and not is_last:
+          writer.write(step, {f"eval/{k}": v for k, v in evaluate(config, components, state, eval_data).items()
+                              if k != "step"})
+        if save_now or stop_now:
+          checkpointer.save(step, state, data_iter)
+          last_saved = step
+        if stop_now and not is_last:
+          raise guards.Preempted(step, preemption.signal_name)
+  finally:  # Also on errors: finish writing the checkpoints already started.
+    checkpointer.close()
   final_step = int(jax.device_get(state.step))
   write_figures(workdir, sample_figures(components, state, config.seed, final_step))
   scores = evaluate(config, components, state, eval_data)
