@@ -32,6 +32,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.attention.num_images = 2 if tiny else 8
   config.attention.num_queries = 4 if tiny else 6
   config.attention.num_score_images = 8 if tiny else 256
+  config.attention.batch_size = 64  # Images generated per jitted call while scoring.
+  # Ink: pixels above this value for bright ink (MNIST in [-1, 1]), below it for dark ink (handwriting).
+  config.attention.ink_threshold = 0.0
+  # A query cell counts as ink at this ink fraction; cells without ink are background, others neither.
+  config.attention.ink_query_fraction = 0.5
+  config.attention.rollout_residual_weight = 0.5  # Rollout's identity share for the residual path.
 
   # Learned latent directions (Voynov & Babenko 2020): direction matrix and reconstructor, trained
   # side by side with the fixed baselines; resumes from WORKDIR/checkpoints.
