@@ -6,7 +6,6 @@
 from absl import flags
 
 from ganxai_jax import cli
-from ganxai_jax import generation
 from ganxai_jax.evaluation import scrabble_eval
 from ganxai_jax.training import trainer
 
@@ -17,7 +16,7 @@ flags.mark_flags_as_required(["workdir"])
 
 def main(argv):
   del argv
-  if generation.load_config(FLAGS.workdir).get("model") == "scrabblegan":
+  if trainer.load_run_config(FLAGS.workdir).get("model") == "scrabblegan":
     scrabble_eval.evaluate_workdir(FLAGS.workdir)
   else:
     trainer.evaluate_workdir(FLAGS.workdir)

@@ -14,25 +14,25 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import matplotlib.figure
-import ml_collections
 import numpy as np
 
 from ganxai_jax.data import text as text_lib
+from ganxai_jax.errors import UsageError
 from ganxai_jax.training.state import TrainState
 from ganxai_jax.viz import grids
 from ganxai_jax.viz import handwriting as handwriting_viz
 
 
 def check_text(text: str) -> list[str]:
-  """The words of `text` (split on whitespace); a one-line ValueError if it is empty or has a
+  """The words of `text` (split on whitespace); a one-line UsageError if it is empty or has a
   character outside the 80-symbol IAM alphabet."""
   words = text.split()
   if not words:
-    raise ValueError("The text is empty: give at least one word, e.g. --text='Shalom world'.")
+    raise UsageError("The text is empty: give at least one word, e.g. --text='Shalom world'.")
   unknown = text_lib.unknown_characters("".join(words))
   if unknown:
     shown = " ".join(f"{c!r} (U+{ord(c):04X})" for c in unknown)
-    raise ValueError(f"The text has characters the generator cannot write: {shown}; "
+    raise UsageError(f"The text has characters the generator cannot write: {shown}; "
                      f"it writes only the 80 IAM symbols: {text_lib.ALPHABET}")
   return words
 
@@ -81,31 +81,23 @@ def generator_variables(state: TrainState) -> dict[str, Any]:
   return g_net.variables(state.ema_params if state.ema_params is not None else None)
 
 
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """The config a run wrote to `workdir/config.json`."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    raise FileNotFoundError(f"{path} does not exist: is {workdir} a training workdir?")
-  import json  # pylint: disable=import-outside-toplevel
-  with open(path, encoding="utf-8") as fh:
-    return ml_collections.ConfigDict(json.load(fh))
-
-
 def load_generator(workdir: str) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any], int]:
   """(config, G, G's inference variables, step) of the latest checkpoint in `workdir`."""
   # Imported here: the trainer imports this module for its figures.
   from ganxai_jax.training import parallel  # pylint: disable=import-outside-toplevel
   from ganxai_jax.training import scrabble_trainer  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.training import trainer  # pylint: disable=import-outside-toplevel
   from ganxai_jax.training.checkpoints import Checkpointer  # pylint: disable=import-outside-toplevel
-  config = load_config(workdir)
+  config = trainer.load_run_config(workdir)
+  if config.get("model") != "scrabblegan":
+    raise UsageError(f"workdir {workdir!r} holds a {config.get('model')!r} run, not a ScrabbleGAN run.")
   mesh = parallel.make_mesh(jax.devices()[:1])
   components = scrabble_trainer.build_components(config)
-  template = scrabble_trainer.create_state(config, components, mesh)
   checkpointer = Checkpointer(workdir)
-  if checkpointer.latest_step() is None:
-    raise FileNotFoundError(f"No checkpoint under {checkpointer.directory}.")
-  state = checkpointer.restore(template)
+  state = checkpointer.restore_latest(scrabble_trainer.create_state(config, components, mesh))
   checkpointer.close()
+  if state is None:
+    raise UsageError(f"workdir {workdir!r} holds no checkpoint; train first with experiments.train.")
   return config, components.generator, generator_variables(state), int(jax.device_get(state.step))
 
 

@@ -51,12 +51,15 @@ def _same_or_valid_padding(padding: Any, kernel_size: Sequence[int]) -> list[tup
 
 
 class ShiftedMatmulConv(nn.Module):
-  """A stride-1 2-D convolution written as one matmul per kernel tap, summed over shifted inputs.
+  """A stride-1 2-D convolution written as one matmul over the kernel's shifted copies of the input.
 
   Same parameters (`kernel` [kh, kw, in, out], `bias` [out]) and the same result as `nn.Conv` with
-  SAME, VALID or explicit padding. Why: XLA:CPU computes a convolution's weight gradient several
-  times slower than a matmul of the same size (see FACTS.md, speed section); as shifted matmuls the
-  weight gradient is a plain matmul too. On GPU and TPU the native convolution is faster.
+  SAME, VALID or explicit padding: the kh·kw shifted windows of the padded input are stacked along
+  channels ([B, H, W, kh·kw·in], im2col) and multiplied by the kernel reshaped to [kh·kw·in, out].
+  Why: XLA:CPU computes a convolution's weight gradient several times slower than a matmul of the
+  same size (FACTS.md, speed section); here every gradient is a matmul. One matmul rather than one
+  per tap keeps the program small (compiles in a fraction of the time) at the cost of kh·kw times
+  the input's memory. On GPU and TPU the native convolution is the right one.
   """
   features: int
   kernel_size: Sequence[int]
@@ -67,16 +70,16 @@ class ShiftedMatmulConv(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     kernel_h, kernel_w = self.kernel_size
-    kernel = self.param("kernel", self.kernel_init, (kernel_h, kernel_w, x.shape[-1], self.features))
+    in_features = x.shape[-1]
+    kernel = self.param("kernel", self.kernel_init, (kernel_h, kernel_w, in_features, self.features))
     (pad_top, pad_bottom), (pad_left, pad_right) = self.padding
     padded = jnp.pad(x, ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)))
     out_h = padded.shape[1] - kernel_h + 1
     out_w = padded.shape[2] - kernel_w + 1
-    y = None
-    for i in range(kernel_h):
-      for j in range(kernel_w):
-        tap = jnp.einsum("bhwc,cd->bhwd", padded[:, i:i + out_h, j:j + out_w], kernel[i, j])
-        y = tap if y is None else y + tap
+    windows = [padded[:, i:i + out_h, j:j + out_w] for i in range(kernel_h) for j in range(kernel_w)]
+    stacked = windows[0] if len(windows) == 1 else jnp.concatenate(windows, axis=-1)
+    y = jnp.einsum("bhwc,cd->bhwd", stacked,
+                   kernel.reshape(kernel_h * kernel_w * in_features, self.features))
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,))
     return y

@@ -30,6 +30,7 @@ from ganxai_jax.data import text
 from ganxai_jax.evaluation import scrabble_eval
 from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.models import scrabblegan
+from ganxai_jax.training import guards
 from ganxai_jax.training import parallel
 from ganxai_jax.training.checkpoints import Checkpointer
 from ganxai_jax.training.metric_writer import MetricWriter, Progress
@@ -136,9 +137,8 @@ def _write_and_close(workdir: str, figures: dict[str, Any], step: int | None = N
     plt.close(figure)
 
 
-def _mean_metrics(pending: list[dict[str, Any]]) -> dict[str, float]:
-  """Averages a window of step metrics; G's metrics only over the steps that updated G."""
-  host = [jax.device_get(m) for m in pending]
+def _mean_metrics(host: list[dict[str, Any]]) -> dict[str, float]:
+  """Averages a window of step metrics (on the host); G's metrics only over the steps that updated G."""
   g_steps = [m for m in host if float(m["g_updated"]) > 0]
   scalars = {}
   for key in host[0]:
@@ -152,7 +152,12 @@ def _mean_metrics(pending: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-  """Trains ScrabbleGAN in `workdir` (resuming from its latest checkpoint), then writes eval.json."""
+  """Trains ScrabbleGAN in `workdir` (resuming from its latest checkpoint), then writes eval.json.
+
+  Stops after `config.max_minutes` when set (checkpoint, then evaluation). As the MNIST trainer: raises
+  `guards.Preempted` after saving when SIGTERM/SIGINT arrives, and `guards.NonFiniteLoss` (keeping the
+  last good checkpoint) when a loss turns NaN or infinite.
+  """
   mesh = parallel.make_mesh()
   if config.eval_recognizer_workdir and not os.path.isdir(config.eval_recognizer_workdir):
     raise FileNotFoundError(f"eval_recognizer_workdir {config.eval_recognizer_workdir} does not exist.")
@@ -167,10 +172,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   write_json(os.path.join(workdir, "config.json"), config.to_dict())
   state = create_state(config, components, mesh)
   checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
-  if checkpointer.latest_step() is not None:
-    state = checkpointer.restore(state, data_iter)
+  restored = checkpointer.restore_latest(state, data_iter)
+  if restored is not None:
+    state = restored
     logging.info("Resumed from step %d of %s", int(jax.device_get(state.step)), checkpointer.directory)
   first_step = int(jax.device_get(state.step))
+  last_saved = first_step if restored is not None else None
 
   step_fn = make_train_step(components, config.g_schedule)
   writer = MetricWriter(workdir)
@@ -178,29 +185,40 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   deadline = time.time() + 60 * config.max_minutes if config.max_minutes > 0 else None
   pending: list[dict[str, jax.Array]] = []
   step = first_step
-  while step < config.num_train_steps:
-    real = next(data_iter)
-    local = {k: real[k] for k in _REAL_KEYS}
-    local.update(fake_text.sample(step, config.batch_size, real["labels"].shape[1]))
-    state, metrics = step_fn(state, parallel.global_batch(local, mesh), step)
-    step += 1
-    pending.append(metrics)
-    out_of_time = deadline is not None and time.time() > deadline
-    last = step == config.num_train_steps or out_of_time
-    if step % config.log_every_steps == 0 or last:
-      scalars = _mean_metrics(pending)
-      pending = []
-      writer.write(step, scalars)
-      progress(step, scalars)
-    if config.sample_every_steps and step % config.sample_every_steps == 0:
-      _write_and_close(workdir, sample_figures(config, components, state, step), step)
-    if step % config.checkpoint_every_steps == 0 or last:
-      checkpointer.save(step, state, data_iter)
-    if out_of_time:
-      logging.info("Stopping at step %d: the %.1f-minute limit is reached.", step, config.max_minutes)
-      break
+  try:
+    with guards.PreemptionGuard() as preemption:
+      while step < config.num_train_steps:
+        real = next(data_iter)
+        local = {k: real[k] for k in _REAL_KEYS}
+        local.update(fake_text.sample(step, config.batch_size, real["labels"].shape[1]))
+        state, metrics = step_fn(state, parallel.global_batch(local, mesh), step)
+        step += 1
+        pending.append(metrics)
+        out_of_time = deadline is not None and time.time() > deadline
+        is_last = step == config.num_train_steps or out_of_time
+        save_now = step % config.checkpoint_every_steps == 0 or is_last
+        stop_now = preemption.should_stop()
+        if step % config.log_every_steps == 0 or save_now or stop_now:
+          history = jax.device_get(pending)
+          guards.check_finite(step, history, last_saved)
+          if step % config.log_every_steps == 0 or is_last:
+            scalars = _mean_metrics(history)
+            pending = []
+            writer.write(step, scalars)
+            progress(step, scalars)
+        if config.sample_every_steps and step % config.sample_every_steps == 0:
+          _write_and_close(workdir, sample_figures(config, components, state, step), step)
+        if save_now or stop_now:
+          checkpointer.save(step, state, data_iter)
+          last_saved = step
+        if stop_now and not is_last:
+          raise guards.Preempted(step, preemption.signal_name)
+        if out_of_time:
+          logging.info("Stopping at step %d: the %.1f-minute limit is reached.", step, config.max_minutes)
+          break
+  finally:  # Also on errors: finish writing the checkpoints already started.
+    checkpointer.close()
 
-  checkpointer.close()
   final_step = int(jax.device_get(state.step))
   _write_and_close(workdir, sample_figures(config, components, state, final_step))
   if config.eval_recognizer_workdir:

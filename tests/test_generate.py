@@ -1,0 +1,77 @@
+"""End-to-end tests through the command lines: tiny ScrabbleGAN training, resume, evaluation, generation."""
+import json
+import os
+
+import pytest
+
+from ganxai_jax import generation
+from tests.conftest import run_cli
+
+
+def test_check_text_rejects_unknown_characters_and_empty_text():
+  assert generation.check_text("  Shalom   world ") == ["Shalom", "world"]
+  with pytest.raises(ValueError, match="'é'"):
+    generation.check_text("café au lait")
+  with pytest.raises(ValueError, match="empty"):
+    generation.check_text("   ")
+
+
+def test_generate_cli_rejects_unknown_characters_in_one_line(tmp_path):
+  proc = run_cli("experiments.generate", f"--workdir={tmp_path}", "--text=Shalom עולם",
+                 f"--output={tmp_path / 'out.png'}", check=False)
+  assert proc.returncode == 2
+  lines = proc.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith("error:") and "U+05E2" in lines[0]
+  assert not (tmp_path / "out.png").exists()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+  """A tiny recognizer, then a tiny ScrabbleGAN run (4 steps) evaluated with it, through the CLIs."""
+  root = tmp_path_factory.mktemp("scrabble")
+  data_dir, recognizer_dir, workdir = root / "tfds", root / "recognizer", root / "run"
+  run_cli("experiments.train_recognizer", "--config=configs/scrabble.py:tiny", f"--workdir={recognizer_dir}",
+          f"--config.data_dir={data_dir}", "--config.recognizer.num_steps=4")
+  # One bucket (all lengths padded to 10 characters) and lax convolutions: fewer, smaller compiles.
+  common = ["--config=configs/scrabble.py:tiny", f"--workdir={workdir}", f"--config.data_dir={data_dir}",
+            f"--config.eval_recognizer_workdir={recognizer_dir}", "--config.bucket_size=10",
+            "--config.conv_impl=lax"]
+  first = run_cli("experiments.train", *common)
+  return {"workdir": workdir, "common": common, "first": first}
+
+
+def test_tiny_training_through_the_cli_writes_metrics_figures_checkpoints_and_eval(trained_run):
+  workdir = trained_run["workdir"]
+  records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert [r["step"] for r in records if "d_loss" in r] == [2, 4]
+  assert all(r["r_ctc_loss"] > 0 for r in records if "r_ctc_loss" in r)
+  scores = json.loads((workdir / "eval.json").read_text())
+  assert scores["step"] == 4
+  for key in ("cer", "wer", "fid", "fid_real_vs_real", "style_diversity_features", "style_diversity_pixels"):
+    assert scores[key] >= 0, key
+  assert scores["num_words"] > 0
+  assert os.path.exists(workdir / "figures" / "samples.png")
+  assert (workdir / "checkpoints" / "4").is_dir()
+
+
+def test_generate_writes_the_text_in_the_styles_asked_for(trained_run, tmp_path):
+  out = tmp_path / "words.png"
+  run_cli("experiments.generate", f"--workdir={trained_run['workdir']}", "--text=Shalom world",
+          "--num_styles=3", f"--output={out}", "--seed=1")
+  assert out.stat().st_size > 0
+  config, generator, variables, step = generation.load_generator(str(trained_run["workdir"]))
+  assert step >= 4
+  z = generation.style_latents(1, 3, generator.z_dim)
+  rows = generation.render_words(generator, variables, ["Shalom", "world"], z)
+  assert len(rows) == 3 and [im.shape for im in rows[0]] == [(32, 96, 1), (32, 80, 1)]
+  # Same seed, same styles; different rows, different styles.
+  again = generation.render_words(generator, variables, ["Shalom"], z)
+  assert (again[0][0] == rows[0][0]).all() and not (rows[0][0] == rows[1][0]).all()
+
+
+def test_training_again_resumes_at_the_saved_step(trained_run):
+  proc = run_cli("experiments.train", *trained_run["common"], "--config.num_train_steps=6")
+  assert "Resumed from step 4" in proc.stderr
+  records = [json.loads(line) for line in (trained_run["workdir"] / "metrics.jsonl").read_text().splitlines()]
+  assert [r["step"] for r in records if "d_loss" in r] == [2, 4, 6]
+  assert json.loads((trained_run["workdir"] / "eval.json").read_text())["step"] == 6

@@ -1,0 +1,103 @@
+"""Tests of ScrabbleGAN's training step: CTC, gradient balancing, schedules, lexicon text, G updates."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import scrabble
+from ganxai_jax.models import recognizer as recognizer_lib
+from ganxai_jax.training import parallel
+from ganxai_jax.training import scrabble_step
+from ganxai_jax.training import scrabble_trainer
+
+
+def test_ctc_loss_on_a_case_computed_by_hand():
+  # Two frames, label "a" (id 1): the paths a a, a -, - a all collapse to "a".
+  probabilities = np.array([[0.2, 0.7, 0.1], [0.5, 0.3, 0.2]])  # [frame, class]; blank is class 0.
+  logits = jnp.asarray(np.log(probabilities)[None], jnp.float32)
+  loss, usable = recognizer_lib.ctc_loss(logits, jnp.asarray([[1]]), jnp.asarray([1]), jnp.asarray([4]))
+  by_hand = 0.7 * 0.3 + 0.7 * 0.5 + 0.2 * 0.3
+  assert float(loss) == pytest.approx(-np.log(by_hand), rel=1e-5)
+  assert bool(usable[0])
+  # "aa" needs a blank between the two a's: three frames, so two frames cannot align; masked out.
+  loss, usable = recognizer_lib.ctc_loss(logits, jnp.asarray([[1, 1]]), jnp.asarray([2]), jnp.asarray([4]))
+  assert not bool(usable[0]) and float(loss) == 0.0
+
+
+def test_balance_coefficient_equals_the_formula():
+  rng = np.random.default_rng(0)
+  adv, ctc = rng.normal(0, 0.01, (2, 32, 16, 1)), rng.normal(0, 3.0, (2, 32, 16, 1))
+  expected = 0.5 * np.std(adv) / (np.std(ctc) + 1e-7)
+  got = scrabble_step.balance_coefficient(jnp.asarray(adv), jnp.asarray(ctc), alpha=0.5)
+  assert float(got) == pytest.approx(expected, rel=1e-5)
+  # With a zero CTC gradient the epsilon keeps it finite.
+  assert np.isfinite(float(scrabble_step.balance_coefficient(jnp.asarray(adv), jnp.zeros_like(ctc), 1.0)))
+
+
+def test_learning_rate_is_constant_then_decays_linearly_to_zero():
+  schedule = scrabble_step.make_schedule(2e-4, num_updates=100, constant_fraction=0.5)
+  assert float(schedule(0)) == pytest.approx(2e-4)
+  assert float(schedule(49)) == pytest.approx(2e-4)
+  assert float(schedule(75)) == pytest.approx(1e-4)
+  assert float(schedule(100)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_lexicon_text_fills_the_bucket_and_repeats_for_a_step():
+  sampler = scrabble_trainer.LexiconText(seed=0, bucket_size=2, max_length=20)
+  batch = sampler.sample(step=7, global_batch_size=16, bucket_max_length=6)
+  assert batch["fake_labels"].shape == (16, 6)
+  assert set(batch["fake_label_lengths"]) <= {5, 6}
+  for row, length in zip(batch["fake_labels"], batch["fake_label_lengths"]):
+    assert (row[:length] > 0).all() and (row[length:] == 0).all()
+  again = sampler.sample(step=7, global_batch_size=16, bucket_max_length=6)
+  np.testing.assert_array_equal(batch["fake_labels"], again["fake_labels"])
+  other = sampler.sample(step=8, global_batch_size=16, bucket_max_length=6)
+  assert not np.array_equal(batch["fake_labels"], other["fake_labels"])
+
+
+def _tiny_setup(g_schedule_steps=1):
+  config = scrabble.get_config("tiny")
+  config.conv_impl = "lax"
+  mesh = parallel.make_mesh(jax.devices()[:1])
+  components = scrabble_trainer.build_components(config, mesh)
+  rng = np.random.default_rng(0)
+  batch = {"image": rng.uniform(-1, 1, (4, 32, 48, 1)).astype(np.float32),
+           "labels": rng.integers(1, 81, (4, 3)).astype(np.int32),
+           "label_lengths": np.full((4,), 3, np.int32), "image_widths": np.full((4,), 48, np.int32),
+           "valid": np.ones((4,), bool),
+           "fake_labels": rng.integers(1, 81, (4, 3)).astype(np.int32),
+           "fake_label_lengths": np.full((4,), 3, np.int32)}
+  return config, mesh, components, parallel.global_batch(batch, mesh)
+
+
+def _leaves(tree):
+  return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
+
+
+def test_g_updates_every_g_every_steps_and_cond_equals_host_choice():
+  config, mesh, components, batch = _tiny_setup()
+  host_step = scrabble_step.make_train_step(components, "host")
+  cond_step = scrabble_step.make_train_step(components, "cond")
+  start = scrabble_trainer.create_state(config, components, mesh)
+  before = jax.device_get(start)
+
+  after_host, metrics = host_step(scrabble_trainer.create_state(config, components, mesh), batch, 0)
+  after_cond, cond_metrics = cond_step(scrabble_trainer.create_state(config, components, mesh), batch, 0)
+  assert float(metrics["g_updated"]) == 1.0 and float(cond_metrics["g_updated"]) == 1.0
+  for a, b in zip(_leaves(after_host), _leaves(after_cond)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  for name in ("generator", "discriminator", "recognizer"):
+    changed = [not np.array_equal(a, b) for a, b in zip(_leaves(before.nets[name].params),
+                                                       _leaves(after_host.nets[name].params))]
+    assert any(changed), name
+  # Step 1 is not a multiple of g_every = 4: D and R learn, G does not (in both schedules).
+  g_params = _leaves(after_host.nets["generator"].params)
+  after_host, metrics = host_step(after_host, batch, 1)
+  after_cond, cond_metrics = cond_step(after_cond, batch, 1)
+  assert float(metrics["g_updated"]) == 0.0 and float(cond_metrics["g_updated"]) == 0.0
+  for a, b, c in zip(g_params, _leaves(after_host.nets["generator"].params),
+                     _leaves(after_cond.nets["generator"].params)):
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(b, c, rtol=1e-4, atol=1e-6)
+  assert int(after_host.step) == 2
+  assert np.isfinite(float(metrics["d_loss"])) and np.isfinite(float(metrics["r_ctc_loss"]))
