@@ -23,16 +23,19 @@ class ClosedFormDirections:
   importance: np.ndarray
 
 
-def sefa_directions(weight: np.ndarray, num_directions: int) -> ClosedFormDirections:
+def sefa_directions(weight: np.ndarray, num_directions: int, normalize_rows: bool = True
+                    ) -> ClosedFormDirections:
   """The top eigenvectors of WᵀW, for `weight` W [out, latent_dim] of the layer(s) acting on z.
 
-  Rows are normalised first, as SeFa does, so no output unit dominates by its scale. `eigh` returns
+  Rows are normalised first (unless `normalize_rows` is False), as SeFa does, so no output unit
+  dominates by its scale; without it the directions are W's top right singular vectors. `eigh` returns
   ascending eigenvalues of the symmetric matrix: reversed, the first is the direction that moves the
   layer's output most.
   """
   weight = np.asarray(weight, np.float64)
-  norms = np.linalg.norm(weight, axis=1, keepdims=True)
-  weight = weight / np.where(norms > 0, norms, 1.0)
+  if normalize_rows:
+    norms = np.linalg.norm(weight, axis=1, keepdims=True)
+    weight = weight / np.where(norms > 0, norms, 1.0)
   eigenvalues, eigenvectors = np.linalg.eigh(weight.T @ weight)
   order = np.argsort(eigenvalues)[::-1][:num_directions]
   return ClosedFormDirections(directions=eigenvectors[:, order], scales=np.ones(len(order)),
