@@ -21,15 +21,18 @@ def test_layer_geometry_of_square_and_wide_images():
     attention_report.layer_geometry(np.zeros((1, 196, 50)), (28, 28))
 
 
-def test_query_entropy_is_one_for_uniform_and_zero_for_one_hot_maps():
+def test_query_statistics_of_uniform_shared_and_query_dependent_maps():
   image = -np.ones((1, 8, 8))
-  image[0, :, :4] = 1.0                        # left half ink
-  maps = np.full((1, 16, 4), 0.25)             # 4 × 4 queries, 2 × 2 pooled keys, all uniform ...
-  maps[0, [0, 1, 4, 5, 8, 9, 12, 13]] = np.eye(4)[0]  # ... but ink queries attend to one key only
-  entropy = attention_report.query_entropy(maps, image, (4, 4), threshold=0.0, ink_polarity="bright",
-                                           ink_query_fraction=0.5)
-  assert entropy["ink_query_entropy"] == pytest.approx(0.0, abs=1e-9)
-  assert entropy["background_query_entropy"] == pytest.approx(1.0)
+  image[0, :, :4] = 1.0                        # left half ink: query columns 0-1 ink, 2-3 background
+  maps = np.full((1, 16, 4), 0.25)             # 4 × 4 queries, 2 × 2 pooled keys: background uniform
+  ink_queries = [0, 1, 4, 5, 8, 9, 12, 13]
+  maps[0, ink_queries] = np.eye(4)[[0, 1] * 4]  # ink queries attend to one key, alternating two keys
+  statistics = attention_report.query_statistics(maps, image, (4, 4), threshold=0.0, ink_polarity="bright",
+                                                 ink_query_fraction=0.5)
+  assert statistics["ink_query_entropy"] == pytest.approx(0.0, abs=1e-9)
+  assert statistics["background_query_entropy"] == pytest.approx(1.0)
+  assert statistics["background_query_spread"] == pytest.approx(0.0)  # all alike: silent
+  assert statistics["ink_query_spread"] == pytest.approx(0.5)        # half on each key on average
 
 
 def test_generator_without_attention_is_a_one_line_usage_error(monkeypatch, tmp_path):

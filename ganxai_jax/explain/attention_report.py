@@ -8,8 +8,9 @@ with the maps of every self-attention layer (under jit), and writes to `workdir/
   each layer, and the attention rollout over all layers (how much each location is drawn on).
 It returns, per layer, the mean attention mass that ink queries and background queries put on ink over
 `config.attention.num_score_images` images, the uniform baseline (the ink fraction of the keys, what a
-map that ignored content would give), the mean normalised entropy of both kinds of query (1 = uniform:
-a "silent" query) and the layer's γ (its output is `x + γ·attention`; a small |γ| means that whatever
+map that ignored content would give), for both kinds of query the mean normalised entropy of their
+maps (1 = uniform) and their spread (0 = every query of that kind in an image has the same map: the
+maps say nothing about where the query is; two readings of "silent"), and the layer's γ (its output is `x + γ·attention`; a small |γ| means that whatever
 the maps show contributes little).
 
 A generator plugs in as an `AttentionGenerator`: a function from `(seed, count)` to images and maps by
@@ -123,17 +124,27 @@ def _layer_order(name: str) -> tuple[int, str]:
   return (int(digits[-1]) if digits else 0, name)
 
 
-def query_entropy(maps: np.ndarray, images: np.ndarray, query_hw: tuple[int, int], threshold: float,
-                  ink_polarity: str, ink_query_fraction: float) -> dict[str, float]:
-  """Mean entropy of the maps of ink queries and of background queries (classes as in
-  `explain.attention.ink_attention_mass`), divided by log(N_keys): 1 for a uniform map."""
+def query_statistics(maps: np.ndarray, images: np.ndarray, query_hw: tuple[int, int], threshold: float,
+                     ink_polarity: str, ink_query_fraction: float) -> dict[str, float]:
+  """How ink and background queries (classes as in `explain.attention.ink_attention_mass`) attend, for
+  maps `[B, N_q, N_k]`: `<kind>_query_entropy`, the mean entropy of their maps divided by log(N_keys)
+  (1 for a uniform map), and `<kind>_query_spread`, the mean total-variation distance of each query's
+  map from the mean map of its kind in its image (0: every such query attends alike, whatever its
+  position, i.e. the maps say nothing about the query). NaN for a kind without queries."""
   mask = ink_mask(images, ink_polarity, threshold)
   fraction = attention_lib.ink_fraction_on_grid(mask, query_hw, pool_kv=False).reshape(len(maps), -1)
   probabilities = np.asarray(maps, dtype=np.float64)
   entropy = -np.sum(probabilities * np.log(np.maximum(probabilities, 1e-12)), -1) / np.log(maps.shape[-1])
   result = {}
   for name, selection in (("ink", fraction >= ink_query_fraction), ("background", fraction == 0)):
-    result[f"{name}_query_entropy"] = float(entropy[selection].mean()) if selection.any() else float("nan")
+    if not selection.any():
+      result[f"{name}_query_entropy"] = result[f"{name}_query_spread"] = float("nan")
+      continue
+    weights = selection / np.maximum(selection.sum(1, keepdims=True), 1)
+    mean_map = np.einsum("bq,bqk->bk", weights, probabilities)
+    distance = 0.5 * np.abs(probabilities - mean_map[:, None]).sum(-1)
+    result[f"{name}_query_entropy"] = float(entropy[selection].mean())
+    result[f"{name}_query_spread"] = float(distance[selection].mean())
   return result
 
 
@@ -161,8 +172,8 @@ def attention_scores(source: AttentionGenerator, cfg: ml_collections.ConfigDict,
     scores[name] = {
         **mass,
         "uniform_baseline": mass["ink_fraction_of_keys"],
-        **query_entropy(maps[name], images, query_hw, cfg.ink_threshold, source.ink_polarity,
-                        cfg.ink_query_fraction),
+        **query_statistics(maps[name], images, query_hw, cfg.ink_threshold, source.ink_polarity,
+                           cfg.ink_query_fraction),
         "gamma": source.gammas.get(name, float("nan")),
         "query_grid": list(query_hw),
         "pooled_keys": pool_kv,
