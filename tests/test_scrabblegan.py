@@ -50,13 +50,13 @@ def test_filter_bank_places_the_patch_of_character_c_at_position_i():
   chars = jnp.asarray([[5, 17, 5, 80]])
   variables = _init(bank, z, chars)
   kernel = np.asarray(variables["params"]["filter_bank"]["kernel"])  # [80 * 32, 16 * channels]
-  bias = np.asarray(variables["params"]["filter_bank"]["bias"])
+  assert set(variables["params"]["filter_bank"]) == {"kernel"}  # No bias shared by all characters.
   out = np.asarray(bank.apply(variables, z, chars))
   assert out.shape == (1, 4, 16, channels)
   for position, char in enumerate([5, 17, 5, 80]):
     one_hot_outer_z = np.zeros(80 * 32)
     one_hot_outer_z[(char - 1) * 32:char * 32] = np.asarray(z[0])  # one_hot(char) ⊗ z, char-major
-    expected = (one_hot_outer_z @ kernel + bias).reshape(4, 4, channels)
+    expected = (one_hot_outer_z @ kernel).reshape(4, 4, channels)
     np.testing.assert_allclose(out[0, :, 4 * position:4 * position + 4], expected, rtol=1e-5, atol=1e-5)
 
 

@@ -48,7 +48,10 @@ def scaled(channels: int, width_multiplier: float) -> int:
 
 class CharFilterBankLayer(nn.Module):
   """The unnormalised filter bank: `kernel` [num_symbols · chunk, features] as a `nn.Dense` would hold
-  it for the input one_hot(char) ⊗ z_chunk (character-major), and a shared `bias`.
+  it for the input one_hot(char) ⊗ z_chunk (character-major). No bias: a bias shared by all
+  characters is not spectrally normalised and soon outweighs the normalised, character-dependent
+  part, so every character starts from the same patch (measured: after 1000 steps its RMS was twice
+  that of z·W[c], and the samples repeated one glyph).
 
   Computed as z_chunk @ kernel for every symbol and then gathering the word's symbols, which is the
   same product as the one-hot one without materialising it.
@@ -60,10 +63,9 @@ class CharFilterBankLayer(nn.Module):
   def __call__(self, z_chunk: jax.Array, chars: jax.Array) -> jax.Array:
     chunk = z_chunk.shape[-1]
     kernel = self.param("kernel", WEIGHT_INIT, (self.num_symbols * chunk, self.features))
-    bias = self.param("bias", nn.initializers.zeros, (self.features,))
     per_symbol = jnp.einsum("bz,szk->bsk", z_chunk, kernel.reshape(self.num_symbols, chunk, self.features))
     symbol_index = jnp.clip(chars - 1, 0, self.num_symbols - 1)
-    patches = jnp.take_along_axis(per_symbol, symbol_index[:, :, None], axis=1) + bias
+    patches = jnp.take_along_axis(per_symbol, symbol_index[:, :, None], axis=1)
     return jnp.where((chars > 0)[:, :, None], patches, 0.0)
 
 
