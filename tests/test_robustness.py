@@ -103,6 +103,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, mnist_da
         fh.write(b"garbage")
   with pytest.raises(UsageError, match="no checkpoint .* could be read.*new workdir"):
     Checkpointer(workdir).restore_latest(mesh_state)
+  assert Checkpointer(workdir).all_steps() == [2]  # Nothing is moved when nothing can be read.
 
 
 def test_sweep_parses_typed_values_and_rejects_bad_ones():

@@ -50,20 +50,29 @@ class Checkpointer:
   def restore_latest(self, state_template: Any, data_iterator: Any | None = None) -> Any | None:
     """Restores the newest readable checkpoint, or returns None when there is none.
 
-    A checkpoint that cannot be read is reported, moved aside to `checkpoints_unreadable/` (kept, not
-    deleted) and the previous one is tried; never a silent restart from step 0.
+    When the newest checkpoints cannot be read but an older one can, the unreadable ones are reported
+    and moved aside to `checkpoints_unreadable/` (kept, not deleted) and the run goes on from the older
+    one. When none can be read, nothing is moved (a changed model or config, rather than corruption, is
+    the likely cause) and a one-line error says so; never a silent restart from step 0.
     """
     steps = sorted(self.all_steps(), reverse=True)
+    failures = []
     for step in steps:
       try:
-        return self.restore(state_template, data_iterator, step)
+        state = self.restore(state_template, data_iterator, step)
       except Exception as e:  # pylint: disable=broad-except  (orbax raises many kinds)
-        logging.error("Checkpoint %d in %s is unreadable (%s: %s); trying the previous one.",
-                      step, self.directory, type(e).__name__, str(e).splitlines()[0] if str(e) else "")
-        self._set_aside(step)
+        reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        logging.error("Checkpoint %d in %s is unreadable (%s); trying the previous one.",
+                      step, self.directory, reason)
+        failures.append((step, reason))
+        continue
+      for bad_step, _ in failures:
+        self._set_aside(bad_step)
+      return state
     if steps:
-      raise UsageError(f"no checkpoint in {self.directory} could be read (steps {sorted(steps)}, moved to "
-                       f"{self.directory}_unreadable); to start fresh, use a new workdir.")
+      newest, reason = failures[0]
+      raise UsageError(f"no checkpoint in {self.directory} could be read (steps {sorted(steps)}; step {newest}: "
+                       f"{reason[:300]}); if the model or config changed, use a new workdir.")
     return None
 
   def _set_aside(self, step: int) -> None:
