@@ -202,3 +202,13 @@ def test_aggregate_attention_figure() -> None:
   assert _png_bytes(figure) > 1000
   with pytest.raises(ValueError):
     aggregate_attention_figure(images, {"bad": views["ink queries"][:1]})
+
+
+def test_select_queries_takes_an_image_with_a_channel_axis():
+  image = -np.ones((12, 10), np.float32)
+  image[3:9, 4:6] = 1.0
+  flat = explain.select_queries(image, 4)
+  with_channel = explain.select_queries(image[..., None], 4)
+  np.testing.assert_array_equal(flat[0], with_channel[0])
+  np.testing.assert_array_equal(flat[1], with_channel[1])
+  assert with_channel[1].sum() == 2 and all(image[r, c] > 0 for r, c in with_channel[0][with_channel[1]])

@@ -99,7 +99,10 @@ def select_queries(image: np.ndarray, num_queries: int, query_hw: tuple[int, int
   `ink_attention_mass` scores (falling back to pixel-level ink when no cell qualifies). Returns
   `points` `[K, 2]` as (row, col) pixels, ink queries first, and `is_ink` `[K]`; K is smaller than
   `num_queries` when an image has too few candidates."""
-  mask = ink_mask(image, ink_polarity, threshold)[0]
+  image = np.asarray(image)
+  if image.ndim == 3:  # [H, W, 1]: one image with a channel axis, not a batch of H images.
+    image = image[..., 0]
+  mask = ink_mask(image[None], ink_polarity, threshold)[0]
   num_ink = (num_queries + 1) // 2 if num_ink is None else num_ink
   ink_candidates, background_candidates = mask, ~mask
   if query_hw is not None:

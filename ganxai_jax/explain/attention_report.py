@@ -185,7 +185,7 @@ def attention_figures(source: AttentionGenerator, cfg: ml_collections.ConfigDict
                       ) -> dict[str, Any]:
   """The per-query figures of `cfg.num_images` images for every layer, and the aggregate figure."""
   images, maps = source.generate(seed, cfg.num_images)
-  images = images[..., 0]  # [B, H, W]: a single [H, W, 1] image would read as a batch of columns.
+  images = images[..., 0]  # [B, H, W]
   image_hw = images.shape[1:3]
   layers = {name: attention_lib.AttentionLayerMaps(maps[name], *layer_geometry(maps[name], image_hw))
             for name in sorted(maps, key=_layer_order)}
