@@ -68,7 +68,7 @@ def ganspace_from_samples(latents: np.ndarray, features: np.ndarray, num_directi
 def sample_features(generator: ExplainableGenerator, rng: jax.Array, num_samples: int,
                     batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
   """`num_samples` latents and their early-layer features, in batches."""
-  features_fn = jax.jit(generator.features)
+  features_fn = jax.jit(generator.features_fn)  # G's variables as an argument, not folded constants.
   latents, features = [], []
   for index in range(-(-num_samples // batch_size)):
     n = min(batch_size, num_samples - index * batch_size)
@@ -76,7 +76,7 @@ def sample_features(generator: ExplainableGenerator, rng: jax.Array, num_samples
     latent = generator.sample_latent(z_key, n)
     condition: Condition = generator.sample_condition(c_key, n)
     latents.append(np.asarray(latent))
-    features.append(np.asarray(features_fn(latent, condition)))
+    features.append(np.asarray(features_fn(generator.variables, latent, condition)))
   return np.concatenate(latents), np.concatenate(features)
 
 

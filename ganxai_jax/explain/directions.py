@@ -178,15 +178,16 @@ def reconstructor_loss(logits: jax.Array, predicted_shift: jax.Array, k: jax.Arr
   return ce + shift_weight * l1, {"ce": ce, "shift_l1": l1, "accuracy": accuracy}
 
 
-def train_step(state: DirectionsState, condition: Condition, *, setup: DirectionsSetup
+def train_step(state: DirectionsState, condition: Condition, g_variables: Any, *, setup: DirectionsSetup
                ) -> tuple[DirectionsState, dict[str, jax.Array]]:
-  """One Adam step of every variant on the same z, k and ε (G frozen). Returns the state and metrics."""
+  """One Adam step of every variant on the same z, k and ε (G frozen, its `g_variables` an argument so
+  that XLA does not constant-fold G's weights). Returns the state and metrics."""
   g = setup.generator
   z_key, shift_key = jax.random.split(jax.random.fold_in(state.rng, state.step))
   latent = g.sample_latent(z_key, setup.batch_size)
   k, eps = sample_shifts(shift_key, setup.batch_size, setup.num_directions, setup.shift_scale,
                          setup.min_shift)
-  base = jax.lax.stop_gradient(g.generate(latent, condition))
+  base = jax.lax.stop_gradient(g.apply_fn(g_variables, latent, condition))
   metrics, variants = {}, {}
   for name, kind in setup.variants:
     variant = state.variants[name]
@@ -195,7 +196,7 @@ def train_step(state: DirectionsState, condition: Condition, *, setup: Direction
 
     def objective(params, direction_params):
       matrix = direction_matrix(kind, direction_params, setup.num_directions)
-      shifted = g.generate(shifted_latent(latent, matrix, k, eps), condition)
+      shifted = g.apply_fn(g_variables, shifted_latent(latent, matrix, k, eps), condition)
       (logits, predicted), updates = setup.reconstructor.apply(
           r_net.variables(params), jnp.concatenate([base, shifted], -1), train=True, mutable=r_net.mutable)
       loss, parts = reconstructor_loss(logits, predicted, k, eps, setup.shift_weight)
@@ -218,9 +219,10 @@ def train_step(state: DirectionsState, condition: Condition, *, setup: Direction
 
 def make_train_step(setup: DirectionsSetup) -> Callable[[DirectionsState, Condition], Any]:
   """The jitted step; the old state's buffers are donated."""
-  def step(state, condition):
-    return train_step(state, condition, setup=setup)
-  return jax.jit(step, donate_argnums=0)
+  def step(state, condition, g_variables):
+    return train_step(state, condition, g_variables, setup=setup)
+  jitted = jax.jit(step, donate_argnums=0)
+  return lambda state, condition: jitted(state, condition, setup.generator.variables)
 
 
 def condition_for_step(generator: ExplainableGenerator, seed: int, step: int, batch: int) -> Condition:
@@ -238,15 +240,15 @@ def _evaluation_fn(setup: DirectionsSetup, trainable: bool):
   g = setup.generator
 
   @jax.jit
-  def evaluate(variant, batch_key):
+  def evaluate(variant, g_variables, batch_key):
     z_key, shift_key, cond_key = jax.random.split(batch_key, 3)
     latent = g.sample_latent(z_key, setup.batch_size)
     condition = g.sample_condition(cond_key, setup.batch_size)
     k, eps = sample_shifts(shift_key, setup.batch_size, setup.num_directions, setup.shift_scale,
                            setup.min_shift)
     matrix = direction_matrix(kind, variant.direction.params, setup.num_directions)
-    pair = jnp.concatenate([g.generate(latent, condition),
-                            g.generate(shifted_latent(latent, matrix, k, eps), condition)], -1)
+    pair = jnp.concatenate([g.apply_fn(g_variables, latent, condition),
+                            g.apply_fn(g_variables, shifted_latent(latent, matrix, k, eps), condition)], -1)
     logits, predicted = setup.reconstructor.apply(variant.reconstructor.variables(), pair, train=False)
     return jnp.sum(jnp.argmax(logits, -1) == k), jnp.sum(jnp.abs(predicted - eps))
 
@@ -257,11 +259,12 @@ def reconstructor_accuracy(setup: DirectionsSetup, variant: VariantState, kind: 
                            num_samples: int) -> dict[str, float]:
   """RCA and the mean absolute shift error of a variant on `num_samples` fresh (z, k, ε, condition);
   the same `rng` gives every variant the same samples."""
+  g = setup.generator
   evaluate = _evaluation_fn(setup, kind in TRAINABLE_KINDS)
   num_batches = max(1, -(-num_samples // setup.batch_size))
   correct, error = 0.0, 0.0
   for index in range(num_batches):
-    hits, abs_error = evaluate(variant, jax.random.fold_in(rng, index))
+    hits, abs_error = evaluate(variant, g.variables, jax.random.fold_in(rng, index))
     correct += float(hits)
     error += float(abs_error)
   total = num_batches * setup.batch_size

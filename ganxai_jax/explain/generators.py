@@ -53,7 +53,9 @@ class ExplainableGenerator:
     return self.condition_fn(rng, n)
 
   def generate(self, latent: jax.Array, condition: Condition) -> jax.Array:
-    """Images `[B, H, W, 1]` in [-1, 1] of G in inference mode; callable inside jit."""
+    """Images `[B, H, W, 1]` in [-1, 1] of G in inference mode. Inside a jitted function call
+    `apply_fn(variables, ...)` with the variables as an argument instead: closed over, they become
+    constants that XLA folds (ScrabbleGAN's spectral norms took minutes to compile)."""
     return self.apply_fn(self.variables, latent, condition)
 
   def features(self, latent: jax.Array, condition: Condition) -> jax.Array:

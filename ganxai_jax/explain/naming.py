@@ -34,8 +34,14 @@ TRIM = 0.02
 
 
 @functools.lru_cache(maxsize=8)
-def _jitted_generate(generator: ExplainableGenerator):
-  return jax.jit(generator.generate)
+def _jitted_apply(generator: ExplainableGenerator):
+  return jax.jit(generator.apply_fn)
+
+
+def generate_images(generator: ExplainableGenerator, latent: jax.Array, condition: Condition) -> np.ndarray:
+  """G's images under jit, with G's variables an argument: as closed-over constants XLA would fold
+  them (spectral norms included) and compile for minutes."""
+  return np.asarray(_jitted_apply(generator)(generator.variables, latent, condition))
 
 
 def repeat_condition(condition: Condition, times: int) -> Condition:
@@ -49,9 +55,8 @@ def traversal_images(generator: ExplainableGenerator, direction: np.ndarray, sca
   num_seeds, num_shifts = len(latents), len(shifts)
   moved = (np.asarray(latents)[:, None, :]
            + np.asarray(shifts)[None, :, None] * scale * np.asarray(direction)[None, None, :])
-  images = _jitted_generate(generator)(jnp.asarray(moved.reshape(num_seeds * num_shifts, -1), jnp.float32),
-                                       repeat_condition(condition, num_shifts))
-  images = np.asarray(images)
+  images = generate_images(generator, jnp.asarray(moved.reshape(num_seeds * num_shifts, -1), jnp.float32),
+                           repeat_condition(condition, num_shifts))
   return images.reshape(num_seeds, num_shifts, *images.shape[1:])
 
 
@@ -78,9 +83,9 @@ def population_spread(generator: ExplainableGenerator, rng: jax.Array, num_sampl
                       ) -> dict[str, float]:
   """Standard deviation of every attribute over random samples of the generator."""
   z_key, c_key = jax.random.split(rng)
-  images = _jitted_generate(generator)(generator.sample_latent(z_key, num_samples),
-                                       generator.sample_condition(c_key, num_samples))
-  measured = measure_attributes(np.asarray(images), generator.ink_polarity)
+  images = generate_images(generator, generator.sample_latent(z_key, num_samples),
+                           generator.sample_condition(c_key, num_samples))
+  measured = measure_attributes(images, generator.ink_polarity)
   return {name: float(np.std(values)) for name, values in measured.items()}
 
 
