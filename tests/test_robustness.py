@@ -1,6 +1,7 @@
 """Production guards: preemption and exact resume, non-finite losses, corrupt checkpoints, sweeps."""
 import csv
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -139,3 +140,28 @@ def test_multiprocess_flags_need_their_partners(tmp_path):
                  "--coordinator_address=127.0.0.1:1234", check=False)
   assert proc.returncode == 2 and "needs --num_processes and --process_id" in proc.stderr
   assert not os.path.exists(tmp_path / "w")
+
+
+def test_kill_9_loses_only_the_steps_since_the_last_checkpoint(tmp_path, mnist_data_dir):
+  workdir = str(tmp_path / "killed")
+  args = ["--config=configs/mnist.py:gan,tiny", f"--config.data_dir={mnist_data_dir}", "--config.classifier_steps=2",
+          "--config.num_train_steps=100000", "--config.checkpoint_every_steps=5", "--config.sample_every_steps=0",
+          "--config.log_every_steps=5", f"--workdir={workdir}"]
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+  proc = subprocess.Popen([sys.executable, "-m", "experiments.train", *args], cwd=REPO_ROOT, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  checkpoints = os.path.join(workdir, "checkpoints")
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None:
+    if os.path.isdir(checkpoints) and len([d for d in os.listdir(checkpoints) if d.isdigit()]) >= 2:
+      break
+    time.sleep(0.1)
+  proc.kill()
+  proc.wait()
+  saved = Checkpointer(workdir).latest_step()
+  assert saved is not None and saved % 5 == 0
+  run_cli("experiments.train", *args[:-4], f"--config.num_train_steps={saved + 2}", "--config.checkpoint_every_steps=5",
+          "--config.sample_every_steps=0", "--config.log_every_steps=1", f"--workdir={workdir}")
+  steps = [json.loads(line)["step"] for line in open(os.path.join(workdir, "metrics.jsonl"))
+           if "g_loss" in line]
+  assert steps[-2:] == [saved + 1, saved + 2]  # Resumed right after the last checkpoint.
