@@ -121,3 +121,13 @@ def test_cli_bad_input_is_one_line_with_exit_code_2(tmp_path, mnist_data_dir):
   proc = run_cli("experiments.train", "--config=configs/mnist.py:wgan", f"--workdir={tmp_path / 'w'}",
                  check=False)
   assert proc.returncode == 2 and "wgan" in proc.stderr, proc.stderr[-2000:]
+
+  proc = run_cli("experiments.train", "--config=configs/mnist.py:cgan,tiny", f"--workdir={tmp_path / 'w'}",
+                 "--config.batch_size=abc", check=False)
+  assert proc.returncode == 2 and "batch_size=abc" in proc.stderr, proc.stderr[-2000:]
+
+  proc = run_cli("experiments.train", "--config=configs/mnist.py:cgan,tiny", f"--workdir={tmp_path / 'w'}",
+                 f"--config.data_dir={tmp_path / 'data'}", "--config.dataset=mnist_idx",
+                 f"--config.manual_dir={tmp_path / 'no_mnist'}", check=False)
+  assert proc.returncode == 2 and "does not exist" in proc.stderr and "t10k-images" in proc.stderr
+  assert not os.path.exists(tmp_path / "w") and not os.path.exists(tmp_path / "data" / "mnist_idx")
