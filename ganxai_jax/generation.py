@@ -104,10 +104,17 @@ def load_generator(workdir: str) -> tuple[ml_collections.ConfigDict, nn.Module, 
 def write_text_image(workdir: str, text: str, num_styles: int, output: str, seed: int = 0) -> str:
   """Writes `text` in `num_styles` styles with the run in `workdir` to the PNG `output`."""
   words = check_text(text)
+  folder = os.path.dirname(os.path.abspath(output))
+  if not os.path.isdir(folder):
+    raise UsageError(f"output={output!r}: the folder {folder!r} does not exist; create it or choose another.")
+  from ganxai_jax.training import trainer  # pylint: disable=import-outside-toplevel
+  longest = max(words, key=len)
+  max_length = trainer.load_run_config(workdir).get("lexicon_max_length", 0)
+  if max_length and len(longest) > max_length:
+    raise UsageError(f"the word {longest!r} has {len(longest)} characters; this generator writes words of at "
+                     f"most {max_length} (its lexicon_max_length).")
   _, generator, variables, step = load_generator(workdir)
   figure = text_figure(generator, variables, words, num_styles, seed,
                        title=f"{text!r}, step {step}, seed {seed}: one style (z) per row")
-  folder = os.path.dirname(os.path.abspath(output))
-  os.makedirs(folder, exist_ok=True)
   grids.save(figure, output)
   return output

@@ -75,3 +75,17 @@ def test_training_again_resumes_at_the_saved_step(trained_run):
   records = [json.loads(line) for line in (trained_run["workdir"] / "metrics.jsonl").read_text().splitlines()]
   assert [r["step"] for r in records if "d_loss" in r] == [2, 4, 6]
   assert json.loads((trained_run["workdir"] / "eval.json").read_text())["step"] == 6
+
+
+def test_generate_rejects_a_missing_output_folder_and_too_long_words(trained_run, tmp_path):
+  workdir = trained_run["workdir"]
+  proc = run_cli("experiments.generate", f"--workdir={workdir}", "--text=Shalom",
+                 f"--output={tmp_path / 'missing' / 'out.png'}", check=False)
+  assert proc.returncode == 2 and "does not exist" in proc.stderr
+  assert len(proc.stderr.strip().splitlines()) == 1
+  with open(os.path.join(workdir, "config.json")) as fh:
+    max_length = json.load(fh)["lexicon_max_length"]
+  proc = run_cli("experiments.generate", f"--workdir={workdir}", f"--text=Shalom {'a' * (max_length + 1)}",
+                 f"--output={tmp_path / 'out.png'}", check=False)
+  assert proc.returncode == 2 and f"at most {max_length}" in proc.stderr
+  assert not (tmp_path / "out.png").exists()
