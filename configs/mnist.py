@@ -2,7 +2,7 @@
 
 The argument after `:` is a comma-separated list: the variant first, then options.
   python -m experiments.train --config=configs/mnist.py:cgan --workdir=runs/cgan
-  python -m experiments.train --config=configs/mnist.py:cgan,tiny --workdir=/tmp/cgan_tiny
+  python -m experiments.train --config=configs/mnist.py:cgan,tiny --workdir=runs/cgan_tiny
 Options: `tiny` (a test-sized model and run). Any key can be overridden: `--config.num_train_steps=100`.
 Full MNIST: `--config.dataset=mnist_idx --config.manual_dir=FOLDER_WITH_THE_FOUR_IDX_FILES`.
 """
