@@ -32,11 +32,10 @@ from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.training import guards
 from ganxai_jax.training import parallel
-from ganxai_jax.training.checkpoints import Checkpointer
 from ganxai_jax.training.metric_writer import MetricWriter, Progress
 from ganxai_jax.training.scrabble_step import ScrabbleComponents, make_schedule, make_train_step
 from ganxai_jax.training.state import TrainState, init_net
-from ganxai_jax.training.trainer import write_figures, write_json
+from ganxai_jax.training.trainer import start_run, write_figures, write_json
 
 _REAL_KEYS = ("image", "labels", "label_lengths", "image_widths", "valid")
 
@@ -168,16 +167,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   data_iter = iter(handwriting.make_batches(config, train_source, config.batch_size, train=True))
   fake_text = LexiconText(config.seed, config.bucket_size, config.lexicon_max_length)
 
-  os.makedirs(workdir, exist_ok=True)
-  write_json(os.path.join(workdir, "config.json"), config.to_dict())
-  state = create_state(config, components, mesh)
-  checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
-  restored = checkpointer.restore_latest(state, data_iter)
-  if restored is not None:
-    state = restored
-    logging.info("Resumed from step %d of %s", int(jax.device_get(state.step)), checkpointer.directory)
-  first_step = int(jax.device_get(state.step))
-  last_saved = first_step if restored is not None else None
+  state, checkpointer, first_step, last_saved = start_run(
+      config, workdir, create_state(config, components, mesh), data_iter)
 
   step_fn = make_train_step(components, config.g_schedule)
   writer = MetricWriter(workdir)

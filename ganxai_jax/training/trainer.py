@@ -203,6 +203,24 @@ def evaluate_workdir(workdir: str) -> dict[str, float]:
   return scores
 
 
+def start_run(config: ml_collections.ConfigDict, workdir: str, state: TrainState, data_iter: Any
+              ) -> tuple[TrainState, Checkpointer, int, int | None]:
+  """Writes `workdir/config.json` and resumes from the latest checkpoint when there is one.
+
+  Returns `(state, checkpointer, first_step, last_saved_step)`; the last saved step is None on a fresh run.
+  """
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+  write_json(os.path.join(workdir, "config.json"), config.to_dict())
+  checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
+  restored = checkpointer.restore_latest(state, data_iter)
+  if restored is not None:
+    state = restored
+    logging.info("Resumed from step %d of %s", int(jax.device_get(state.step)), checkpointer.directory)
+  first_step = int(jax.device_get(state.step))
+  return state, checkpointer, first_step, first_step if restored is not None else None
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
   """Trains the configured MNIST GAN in `workdir`, resuming from its latest checkpoint if any.
 
@@ -218,17 +236,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   data_iter = pipeline.train_iterator(builder.as_data_source("train"), config.batch_size, config.seed)
   eval_data = load_eval_data(config)
 
-  if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-  write_json(os.path.join(workdir, "config.json"), config.to_dict())
-  state = create_state(config, components, mesh)
-  checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
-  restored = checkpointer.restore_latest(state, data_iter)
-  if restored is not None:
-    state = restored
-    logging.info("Resumed from step %d of %s", int(jax.device_get(state.step)), checkpointer.directory)
-  first_step = int(jax.device_get(state.step))
-  last_saved = first_step if restored is not None else None
+  state, checkpointer, first_step, last_saved = start_run(
+      config, workdir, create_state(config, components, mesh), data_iter)
 
   step_fn = make_train_step(components)
   writer = MetricWriter(workdir)
