@@ -96,6 +96,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   # ---- ScrabbleGAN training (ganxai_jax/training/scrabble_step.py) -------------------------------
   config.g_every = 4  # D and R step every iteration, G every 4th (official code).
+  # Steps at the start in which only R learns to read real words (0: none, as the official code).
+  # Until R reads, the CTC gradient G gets is noise.
+  config.r_warmup_steps = 0
+  if cpu:
+    # A run of an hour on 2 cores has a few thousand steps: G learns every other step (not every
+    # 4th), and R first learns to read alone (an R step costs a small fraction of a full step).
+    config.g_every = 2
+    config.r_warmup_steps = 3000
   config.g_schedule = "host"  # 'host': two jitted steps picked on the host; 'cond': jax.lax.cond.
   config.gradient_balancing = True
   config.balance_alpha = 1.0

@@ -108,3 +108,38 @@ def test_g_updates_every_g_every_steps_and_cond_equals_host_choice():
     np.testing.assert_allclose(b, c, rtol=1e-3, atol=_ADAM_SIGN_TOLERANCE)
   assert int(after_host.step) == 2
   assert np.isfinite(float(metrics["d_loss"])) and np.isfinite(float(metrics["r_ctc_loss"]))
+
+
+def test_recognizer_warmup_trains_only_r_then_the_gan_steps_follow():
+  config, mesh, components, batch = _tiny_setup()
+  config.r_warmup_steps, config.g_every = 2, 2
+  components = scrabble_trainer.build_components(config, mesh)
+  step_fn = scrabble_step.make_train_step(components, "host")
+  state = scrabble_trainer.create_state(config, components, mesh)
+  before = jax.device_get(state.nets)
+  for step in range(2):
+    state, metrics = step_fn(state, batch, step)
+    assert float(metrics["d_updated"]) == 0.0 and float(metrics["g_updated"]) == 0.0
+  after = jax.device_get(state.nets)
+  for name in ("generator", "discriminator"):
+    for a, b in zip(_leaves(before[name]), _leaves(after[name])):
+      np.testing.assert_array_equal(a, b, err_msg=name)
+  assert any(not np.array_equal(a, b) for a, b in zip(_leaves(before["recognizer"].params),
+                                                     _leaves(after["recognizer"].params)))
+  # Step 2 is the first GAN step, and a multiple of g_every: D and G learn.
+  state, metrics = step_fn(state, batch, 2)
+  assert float(metrics["d_updated"]) == 1.0 and float(metrics["g_updated"]) == 1.0
+  assert int(state.step) == 3
+  # The logged means leave the warm-up's zeros out of D's and G's entries.
+  warm = {k: 0.0 for k in metrics} | {"r_ctc_loss": 5.0}
+  gan = {k: float(v) for k, v in metrics.items()}
+  means = scrabble_trainer._mean_metrics([warm, gan])
+  assert means["d_loss"] == pytest.approx(gan["d_loss"]) and means["r_ctc_loss"] == pytest.approx(
+      (5.0 + gan["r_ctc_loss"]) / 2)
+
+
+def test_warmup_longer_than_the_run_is_a_clear_error():
+  config, mesh, _, _ = _tiny_setup()
+  config.r_warmup_steps = config.num_train_steps
+  with pytest.raises(ValueError, match="r_warmup_steps"):
+    scrabble_trainer.build_components(config, mesh)

@@ -12,6 +12,9 @@
    which is the gradient of L_adv + a·L_ctc. G's BN statistics and spectral-norm state advance only
    here; D and R are read with their updated weights and their state is not changed by G's step.
 
+With `recognizer_only=True` the step trains R alone (the recognizer warm-up of the first
+`r_warmup_steps`: G's CTC gradient is noise while R cannot read, so R first learns to read real words).
+
 Keys: `fold_in(state.rng, state.step)` split once into the D-step z key and the G-step z key.
 
 `batch` holds the real words (`image`, `labels`, `label_lengths`, `image_widths`, `valid`) and the
@@ -53,6 +56,7 @@ class ScrabbleComponents:
   balance_alpha: float = 1.0
   ctc_weight: float = 1.0  # The CTC weight of G's loss when gradient balancing is off.
   ema_decay: float = 0.0
+  r_warmup_steps: int = 0  # Steps at the start in which only R learns (from real words).
   batch_sharding: Any = None  # a NamedSharding over the batch axis, or None on one device
 
 
@@ -134,6 +138,37 @@ def _skip_generator_update(state: TrainState) -> tuple[NetState, Any, dict[str, 
   return state.nets["generator"], state.ema_params, metrics
 
 
+def recognizer_update(r_net: NetState, batch: dict[str, jax.Array],
+                      components: ScrabbleComponents) -> tuple[NetState, dict[str, jax.Array]]:
+  """One CTC step of R on the real words of `batch`."""
+  def r_objective(params):
+    logits, updates = components.recognizer.apply(r_net.variables(params), batch["image"], train=True,
+                                                  mutable=r_net.mutable)
+    loss, usable = recognizer_lib.ctc_loss(logits, batch["labels"], batch["label_lengths"],
+                                           batch["image_widths"], batch["valid"])
+    return loss, ({"r_ctc_loss": loss, "r_usable_fraction": usable.mean()}, updates)
+
+  r_grads, (r_metrics, r_updates) = jax.grad(r_objective, has_aux=True)(r_net.params)
+  return apply_gradients(r_net, r_grads, components.r_tx, r_updates), r_metrics
+
+
+_D_METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_logit_real", "d_logit_fake")
+
+
+def recognizer_step(state: TrainState, batch: dict[str, jax.Array], *,
+                    components: ScrabbleComponents) -> tuple[TrainState, dict[str, jax.Array]]:
+  """A warm-up step: R learns from the real words; G and D are left as they are.
+
+  The metrics have the keys of `train_step`'s, with `d_updated` and `g_updated` 0 (D's and G's
+  entries are zeros and are not averaged into logs).
+  """
+  r_net, r_metrics = recognizer_update(state.nets["recognizer"], batch, components)
+  _, _, g_metrics = _skip_generator_update(state)
+  zero = jnp.zeros((), jnp.float32)
+  metrics = {**{k: zero for k in _D_METRICS}, "d_updated": zero, **r_metrics, **g_metrics}
+  return state.replace(step=state.step + 1, nets={**state.nets, "recognizer": r_net}), metrics
+
+
 def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: ScrabbleComponents,
                update_generator: bool | None = None) -> tuple[TrainState, dict[str, jax.Array]]:
   """D, R and (every `g_every` steps) G updates; returns the new state and scalar metrics.
@@ -142,7 +177,7 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: Sc
   inside with `jax.lax.cond` on `state.step % g_every == 0`.
   """
   c = components
-  g_net, d_net, r_net = (state.nets[k] for k in ("generator", "discriminator", "recognizer"))
+  g_net, d_net, _ = (state.nets[k] for k in ("generator", "discriminator", "recognizer"))
   real = batch["image"]
   batch_size = real.shape[0]
   d_key, g_key = jax.random.split(jax.random.fold_in(state.rng, state.step))
@@ -160,20 +195,14 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: Sc
                                                  update_stats=True, mutable=d_net.mutable)
     d_loss, d_real, d_fake, _ = losses.hinge(logits[:batch_size], logits[batch_size:])
     metrics = {"d_loss": d_loss, "d_loss_real": d_real, "d_loss_fake": d_fake,
-               "d_logit_real": jnp.mean(logits[:batch_size]), "d_logit_fake": jnp.mean(logits[batch_size:])}
+               "d_logit_real": jnp.mean(logits[:batch_size]), "d_logit_fake": jnp.mean(logits[batch_size:]),
+               "d_updated": jnp.ones((), jnp.float32)}
     return d_loss, (metrics, updates)
 
   d_grads, (d_metrics, d_updates) = jax.grad(d_objective, has_aux=True)(d_net.params)
   d_net = apply_gradients(d_net, d_grads, c.d_tx, d_updates)
 
-  def r_objective(params):
-    logits, updates = c.recognizer.apply(r_net.variables(params), real, train=True, mutable=r_net.mutable)
-    loss, usable = recognizer_lib.ctc_loss(logits, batch["labels"], batch["label_lengths"],
-                                           batch["image_widths"], batch["valid"])
-    return loss, ({"r_ctc_loss": loss, "r_usable_fraction": usable.mean()}, updates)
-
-  r_grads, (r_metrics, r_updates) = jax.grad(r_objective, has_aux=True)(r_net.params)
-  r_net = apply_gradients(r_net, r_grads, c.r_tx, r_updates)
+  r_net, r_metrics = recognizer_update(state.nets["recognizer"], batch, c)
 
   state = state.replace(nets={"generator": g_net, "discriminator": d_net, "recognizer": r_net})
   update = functools.partial(generator_update, batch=batch, key=g_key, components=c)
@@ -195,16 +224,24 @@ def make_train_step(components: ScrabbleComponents, g_schedule: str = "host") ->
   """`step_fn(state, batch, step) -> (state, metrics)` with the old state's buffers donated.
 
   `g_schedule='host'`: two jitted functions (with and without the G update), picked on the host by
-  `step % g_every`; `'cond'`: one jitted function that decides with `jax.lax.cond`.
+  `step % g_every`; `'cond'`: one jitted function that decides with `jax.lax.cond`. Steps below
+  `components.r_warmup_steps` run `recognizer_step` (compiled only if there are any).
   """
+  if g_schedule not in ("host", "cond"):
+    raise ValueError(f"g_schedule={g_schedule!r} is not 'host' or 'cond'.")
   if g_schedule == "cond":
     jitted = jax.jit(functools.partial(train_step, components=components, update_generator=None),
                      donate_argnums=0)
-    return lambda state, batch, step: jitted(state, batch)
-  if g_schedule != "host":
-    raise ValueError(f"g_schedule={g_schedule!r} is not 'host' or 'cond'.")
-  with_g = jax.jit(functools.partial(train_step, components=components, update_generator=True),
-                   donate_argnums=0)
-  without_g = jax.jit(functools.partial(train_step, components=components, update_generator=False),
-                      donate_argnums=0)
-  return lambda state, batch, step: (with_g if step % components.g_every == 0 else without_g)(state, batch)
+    gan_step = lambda state, batch, step: jitted(state, batch)
+  else:
+    with_g = jax.jit(functools.partial(train_step, components=components, update_generator=True),
+                     donate_argnums=0)
+    without_g = jax.jit(functools.partial(train_step, components=components, update_generator=False),
+                        donate_argnums=0)
+    gan_step = lambda state, batch, step: (
+        with_g if step % components.g_every == 0 else without_g)(state, batch)
+  warmup = jax.jit(functools.partial(recognizer_step, components=components), donate_argnums=0)
+
+  def step_fn(state, batch, step):
+    return warmup(state, batch) if step < components.r_warmup_steps else gan_step(state, batch, step)
+  return step_fn

@@ -57,16 +57,21 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> Scr
                                             conv_impl=conv_impl)
   recognizer = recognizer_lib.Recognizer(width_multiplier=config.width_multiplier)
 
+  if config.r_warmup_steps >= config.num_train_steps:
+    raise ValueError(f"r_warmup_steps {config.r_warmup_steps} leaves no GAN steps in num_train_steps "
+                     f"{config.num_train_steps}; use fewer warm-up steps.")
+  gan_steps = config.num_train_steps - config.r_warmup_steps
+
   def adam(num_updates):
     schedule = make_schedule(config.learning_rate, num_updates, config.lr_constant_fraction)
     return optax.adam(schedule, b1=config.beta1, b2=config.beta2)
 
   return ScrabbleComponents(
       generator=generator, discriminator=discriminator, recognizer=recognizer,
-      g_tx=adam(-(-config.num_train_steps // config.g_every)), d_tx=adam(config.num_train_steps),
+      g_tx=adam(-(-gan_steps // config.g_every)), d_tx=adam(gan_steps),
       r_tx=adam(config.num_train_steps), z_dim=config.z_dim, g_every=config.g_every,
       gradient_balancing=config.gradient_balancing, balance_alpha=config.balance_alpha,
-      ctc_weight=config.ctc_weight, ema_decay=config.ema_decay,
+      ctc_weight=config.ctc_weight, ema_decay=config.ema_decay, r_warmup_steps=config.r_warmup_steps,
       batch_sharding=parallel.batch_sharding(mesh) if mesh is not None else None)
 
 
@@ -137,13 +142,15 @@ def _write_and_close(workdir: str, figures: dict[str, Any], step: int | None = N
 
 
 def _mean_metrics(host: list[dict[str, Any]]) -> dict[str, float]:
-  """Averages a window of step metrics (on the host); G's metrics only over the steps that updated G."""
+  """Averages a window of step metrics (on the host); D's and G's metrics only over the steps that
+  updated D or G (the recognizer warm-up updates neither, and G learns every `g_every` steps)."""
+  d_steps = [m for m in host if float(m["d_updated"]) > 0]
   g_steps = [m for m in host if float(m["g_updated"]) > 0]
   scalars = {}
   for key in host[0]:
-    if key == "g_updated":
+    if key in ("d_updated", "g_updated"):
       continue
-    rows = g_steps if key.startswith("g_") else host
+    rows = g_steps if key.startswith("g_") else d_steps if key.startswith("d_") else host
     if rows:
       scalars[key] = float(np.mean([float(m[key]) for m in rows]))
   scalars["g_updates_in_window"] = float(len(g_steps))
