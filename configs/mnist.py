@@ -53,6 +53,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # Spectral norm in D and the hinge loss: without them the CGAN ignores z on the embedded 4,500 digits
   # (every row of the style/content grid identical); with them rows differ and labels are followed.
   config.d_spectral_norm = variant != "infogan"
+  # InfoGAN's paper networks: an FC 1024 layer in G and D, BN in D (see ganxai_jax/models/dcgan.py).
+  config.g_hidden_dim = 1024 if variant == "infogan" else 0
+  config.d_hidden_dim = 1024 if variant == "infogan" else 0
+  config.d_batch_norm = variant == "infogan"
   config.g_attention = (14,) if variant == "sagan" else ()
   config.d_attention = (14,) if variant == "sagan" else ()
 
@@ -64,7 +68,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.d_lr = 2e-4
   config.beta1 = 0.5
   config.beta2 = 0.999
-  config.info_weight = 1.0
+  config.info_weight = 1.0  # InfoGAN's λ for the categorical code ...
+  config.info_continuous_weight = 1.0  # ... and for the continuous codes (the paper's MNIST code: 1).
   config.ema_decay = 0.0
   if variant == "sagan":  # SAGAN's two time-scale update rule and Adam β1 = 0.
     config.g_lr, config.d_lr, config.beta1 = 1e-4, 4e-4, 0.0
@@ -88,6 +93,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if "tiny" in options:
     config.g_channels = config.d_channels = 8
     config.latent_dim = 8
+    config.g_hidden_dim = config.d_hidden_dim = 32 if variant == "infogan" else 0
     config.batch_size = 16
     config.num_train_steps = 4
     config.log_every_steps = 2

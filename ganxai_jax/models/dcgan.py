@@ -8,6 +8,9 @@ One generator and one discriminator cover the four MNIST models through their fi
   resolution (14 for 14×14); its maps come out in `aux['attention'][layer_name]`.
 * `num_categorical`/`num_continuous` (InfoGAN) give the discriminator a Q head sharing its trunk:
   `aux['q_logits']` [B, num_categorical] and `aux['q_mean']` [B, num_continuous].
+* `hidden_dim` and (in D) `batch_norm` give the InfoGAN paper's MNIST networks: G starts with FC 1024,
+  BN, ReLU; D has BN after its second convolution and an FC 1024, BN, leaky ReLU layer whose output
+  both the logit and Q read.
 
 Both return `(output, aux)`. Under jit, auxiliary outputs nobody uses are dropped at no cost.
 """
@@ -39,6 +42,7 @@ class Generator(nn.Module):
   channels: int = 64
   spectral_norm: bool = False
   attention_resolutions: Sequence[int] = ()
+  hidden_dim: int = 0  # > 0: an FC hidden_dim, BN, ReLU layer before the 7×7 projection.
 
   @nn.compact
   def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = False
@@ -51,6 +55,10 @@ class Generator(nn.Module):
         raise ValueError("This generator is conditional: pass labels.")
       x = jnp.concatenate([x, nn.Embed(self.num_classes, self.latent_dim, name="label_embedding")(labels)], -1)
     # No biases before BatchNorm: their gradient is zero up to rounding, which Adam would amplify.
+    if self.hidden_dim:
+      x = layers.Dense(self.hidden_dim, spectral_norm=sn, use_bias=False, kernel_init=_INIT,
+                       name="fc_hidden")(x, upd)
+      x = nn.relu(nn.BatchNorm(use_running_average=not train, name="bn_hidden")(x))
     x = layers.Dense(7 * 7 * 2 * self.channels, spectral_norm=sn, use_bias=False, kernel_init=_INIT,
                      name="fc")(x, upd)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, name="bn_fc")(x))
@@ -74,6 +82,8 @@ class Discriminator(nn.Module):
   attention_resolutions: Sequence[int] = ()
   num_categorical: int = 0
   num_continuous: int = 0
+  batch_norm: bool = False  # BN after the second convolution (and in the hidden layer).
+  hidden_dim: int = 0  # > 0: an FC hidden_dim layer (BN if batch_norm, leaky ReLU) after the convs.
 
   @nn.compact
   def __call__(self, images: jax.Array, labels: jax.Array | None = None, train: bool = False
@@ -85,12 +95,20 @@ class Discriminator(nn.Module):
     x = nn.leaky_relu(x, 0.2)
     if 14 in self.attention_resolutions:
       x = _attention(x, "attention_14", sn, upd, aux)
-    x = layers.Conv(2 * self.channels, (4, 4), (2, 2), spectral_norm=sn, kernel_init=_INIT,
-                    name="down_7")(x, upd)
+    x = layers.Conv(2 * self.channels, (4, 4), (2, 2), spectral_norm=sn, use_bias=not self.batch_norm,
+                    kernel_init=_INIT, name="down_7")(x, upd)
+    if self.batch_norm:
+      x = nn.BatchNorm(use_running_average=not train, name="bn_7")(x)
     x = nn.leaky_relu(x, 0.2)
     if 7 in self.attention_resolutions:
       x = _attention(x, "attention_7", sn, upd, aux)
     features = x.reshape(x.shape[0], -1)
+    if self.hidden_dim:
+      features = layers.Dense(self.hidden_dim, spectral_norm=sn, use_bias=not self.batch_norm,
+                              kernel_init=_INIT, name="fc_hidden")(features, upd)
+      if self.batch_norm:
+        features = nn.BatchNorm(use_running_average=not train, name="bn_hidden")(features)
+      features = nn.leaky_relu(features, 0.2)
     logits = layers.Dense(1, spectral_norm=sn, kernel_init=_INIT, name="logit")(features, upd)[:, 0]
     if self.num_classes:
       if labels is None:

@@ -2,9 +2,9 @@
 
 `train_step(state, batch, *, components)`: one discriminator update on the real batch and a fresh fake
 batch, then one generator update against the updated discriminator. InfoGAN adds the information loss
-(cross-entropy of the categorical code, Gaussian negative log-likelihood with unit variance of the
-continuous codes) to both updates with weight `info_weight`: its Q head shares D's trunk, so D's
-optimizer trains Q. Keys: `fold_in(state.rng, state.step)`, split once per use.
+(cross-entropy of the categorical code with weight `info_weight`, Gaussian negative log-likelihood
+with unit variance of the continuous codes with weight `info_continuous_weight`) to both updates: its
+Q head shares D's trunk, so D's optimizer trains Q. Keys: `fold_in(state.rng, state.step)`, split once per use.
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class GANComponents:
   d_tx: optax.GradientTransformation
   latent_spec: LatentSpec
   loss: str = "non_saturating"
-  info_weight: float = 1.0
+  info_weight: float = 1.0  # λ of the categorical code.
+  info_continuous_weight: float = 1.0  # λ of the continuous codes.
   ema_decay: float = 0.0
   batch_sharding: Any = None  # a NamedSharding over the batch axis, or None on one device
 
@@ -43,14 +44,31 @@ def generate(components: GANComponents, g_variables: dict[str, Any], latent: dic
                                     train=train, mutable=mutable)
 
 
-def info_loss(aux: dict[str, jax.Array], latent: dict[str, jax.Array], spec: LatentSpec) -> jax.Array:
-  """Negative variational MI lower bound (up to constants) of InfoGAN's codes, averaged over the batch."""
-  loss = jnp.zeros(())
+def info_losses(aux: dict[str, jax.Array], latent: dict[str, jax.Array], spec: LatentSpec
+                ) -> tuple[jax.Array, jax.Array]:
+  """Negative variational MI lower bounds (up to constants) of InfoGAN's categorical and continuous
+  codes, each averaged over the batch (0 for a code kind the latent space lacks)."""
+  categorical = continuous = jnp.zeros(())
   if spec.num_categorical:
-    loss += jnp.mean(optax.softmax_cross_entropy_with_integer_labels(aux["q_logits"], latent["categorical"]))
+    categorical = jnp.mean(
+        optax.softmax_cross_entropy_with_integer_labels(aux["q_logits"], latent["categorical"]))
   if spec.num_continuous:
-    loss += jnp.mean(jnp.sum(0.5 * jnp.square(aux["q_mean"] - latent["continuous"]), axis=-1))
-  return loss
+    continuous = jnp.mean(jnp.sum(0.5 * jnp.square(aux["q_mean"] - latent["continuous"]), axis=-1))
+  return categorical, continuous
+
+
+def info_loss(aux: dict[str, jax.Array], latent: dict[str, jax.Array], spec: LatentSpec) -> jax.Array:
+  """The unweighted sum of `info_losses`."""
+  categorical, continuous = info_losses(aux, latent, spec)
+  return categorical + continuous
+
+
+def _weighted_info(c: GANComponents, aux: dict[str, jax.Array], latent: dict[str, jax.Array],
+                   prefix: str) -> tuple[jax.Array, dict[str, jax.Array]]:
+  categorical, continuous = info_losses(aux, latent, c.latent_spec)
+  metrics = {prefix: categorical + continuous, f"{prefix}_categorical": categorical,
+             f"{prefix}_continuous": continuous}
+  return c.info_weight * categorical + c.info_continuous_weight * continuous, metrics
 
 
 def _constrain(tree: Any, sharding: Any) -> Any:
@@ -86,8 +104,9 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: GA
     total = d_loss
     if uses_info:
       fake_aux = {k: v[batch_size:] for k, v in aux.items() if k in ("q_logits", "q_mean")}
-      metrics["info_loss_d"] = info_loss(fake_aux, d_latent, spec)
-      total += c.info_weight * metrics["info_loss_d"]
+      weighted, info_metrics = _weighted_info(c, fake_aux, d_latent, "info_loss_d")
+      metrics.update(info_metrics)
+      total += weighted
     return total, (metrics, updates)
 
   d_grads, (d_metrics, d_updates) = jax.grad(d_objective, has_aux=True)(d_net.params)
@@ -104,8 +123,9 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: GA
     metrics = {"g_loss": g_loss}
     total = g_loss
     if uses_info:
-      metrics["info_loss"] = info_loss(aux, g_latent, spec)
-      total += c.info_weight * metrics["info_loss"]
+      weighted, info_metrics = _weighted_info(c, aux, g_latent, "info_loss")
+      metrics.update(info_metrics)
+      total += weighted
     return total, (metrics, g_updates)
 
   g_grads, (g_metrics, g_updates) = jax.grad(g_objective, has_aux=True)(g_net.params)

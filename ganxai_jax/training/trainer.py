@@ -49,17 +49,21 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> GAN
   spec = latent_spec(config)
   generator = dcgan.Generator(latent_dim=config.latent_dim, num_classes=config.num_classes,
                               channels=config.g_channels, spectral_norm=config.g_spectral_norm,
-                              attention_resolutions=tuple(config.g_attention))
+                              attention_resolutions=tuple(config.g_attention),
+                              hidden_dim=config.g_hidden_dim)
   discriminator = dcgan.Discriminator(num_classes=config.num_classes, channels=config.d_channels,
                                       spectral_norm=config.d_spectral_norm,
                                       attention_resolutions=tuple(config.d_attention),
                                       num_categorical=config.num_categorical,
-                                      num_continuous=config.num_continuous)
+                                      num_continuous=config.num_continuous,
+                                      batch_norm=config.d_batch_norm,
+                                      hidden_dim=config.d_hidden_dim)
   return GANComponents(
       generator=generator, discriminator=discriminator,
       g_tx=optax.adam(config.g_lr, b1=config.beta1, b2=config.beta2),
       d_tx=optax.adam(config.d_lr, b1=config.beta1, b2=config.beta2),
-      latent_spec=spec, loss=config.loss, info_weight=config.info_weight, ema_decay=config.ema_decay,
+      latent_spec=spec, loss=config.loss, info_weight=config.info_weight,
+      info_continuous_weight=config.info_continuous_weight, ema_decay=config.ema_decay,
       batch_sharding=parallel.batch_sharding(mesh) if mesh is not None else None)
 
 
