@@ -103,3 +103,30 @@ def test_sweep_latents_vary_one_code_and_keep_noise_and_category():
   noise = latent["noise"].reshape(3, len(infogan_eval.SWEEP), 4)
   assert np.allclose(noise, noise[:, :1])
   assert latent["categorical"].reshape(3, -1)[:, 0].tolist() == [0, 1, 2]
+
+
+def test_batch_norm_in_d_sees_fakes_in_the_d_step_as_the_g_step_does():
+  # With BatchNorm in D, one mixed real+fake batch would normalise fakes differently in D's step than
+  # in G's step (fakes alone): D's step must compute its fake logits on a batch of fakes alone.
+  config, mesh, components, state = _tiny_infogan()
+  assert components.separate_d_batches
+  d_net = state.nets["discriminator"]
+  rng = np.random.default_rng(1)
+  real = rng.uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+  fake = rng.uniform(-0.2, 0.2, (8, 28, 28, 1)).astype(np.float32)
+  alone, _ = components.discriminator.apply(d_net.variables(), fake, train=True, mutable=d_net.mutable)
+  mixed, _ = components.discriminator.apply(d_net.variables(), np.concatenate([real, fake]), train=True,
+                                            mutable=d_net.mutable)
+  assert not np.allclose(alone[0], mixed[0][8:], atol=1e-3)  # The problem is real for this D.
+  # D's step: its mean fake logit is that of D on the step's fakes alone (regenerated here).
+  config.batch_size = 8
+  g_net = state.nets["generator"]
+  d_key, _ = jax.random.split(jax.random.fold_in(state.rng, state.step))
+  latent = components.latent_spec.sample(d_key, 8)
+  (fakes, _), _ = gan_step.generate(components, g_net.variables(), latent, train=True, mutable=g_net.mutable)
+  (expected, _), _ = components.discriminator.apply(d_net.variables(), fakes, train=True,
+                                                    mutable=d_net.mutable)
+  step_fn = trainer.make_train_step(components)
+  batch = {"image": real, "label": np.zeros(8, np.int32)}
+  _, metrics = step_fn(state, parallel.global_batch(batch, mesh))
+  assert float(metrics["d_logit_fake"]) == pytest.approx(float(np.mean(expected)), rel=1e-4, abs=1e-5)

@@ -4,7 +4,8 @@
 batch, then one generator update against the updated discriminator. InfoGAN adds the information loss
 (cross-entropy of the categorical code with weight `info_weight`, Gaussian negative log-likelihood
 with unit variance of the continuous codes with weight `info_continuous_weight`) to both updates: its
-Q head shares D's trunk, so D's optimizer trains Q. Keys: `fold_in(state.rng, state.step)`, split once per use.
+Q head shares D's trunk, so D's optimizer trains Q. When D has BatchNorm (InfoGAN), the D update reads real and fake images in
+separate batches (`separate_d_batches`), as G's update reads a fake batch. Keys: `fold_in(state.rng, state.step)`, split once per use.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class GANComponents:
   info_weight: float = 1.0  # λ of the categorical code.
   info_continuous_weight: float = 1.0  # λ of the continuous codes.
   ema_decay: float = 0.0
+  separate_d_batches: bool = False  # D sees real and fake in separate batches (for BatchNorm in D).
   batch_sharding: Any = None  # a NamedSharding over the batch axis, or None on one device
 
 
@@ -95,9 +97,23 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: GA
   images = jnp.concatenate([real, fake])
   labels = jnp.concatenate([batch["label"], d_latent["labels"]]) if spec.num_classes else None
 
+  def d_apply(params):
+    if not c.separate_d_batches:
+      return c.discriminator.apply(d_net.variables(params), images, labels, train=True,
+                                   mutable=d_net.mutable)
+    # BatchNorm in D: real and fake in batches of their own, so that the statistics of a fake batch
+    # are those G's step sees (with one mixed batch D's logits on fakes differ between the steps).
+    variables, outputs = d_net.variables(params), []
+    for part in (slice(None, batch_size), slice(batch_size, None)):
+      output, updates = c.discriminator.apply(variables, images[part],
+                                              None if labels is None else labels[part], train=True,
+                                              mutable=d_net.mutable)
+      variables, outputs = {**variables, **updates}, outputs + [output]
+    joined = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), *outputs)
+    return joined, {k: variables[k] for k in d_net.mutable}
+
   def d_objective(params):
-    (logits, aux), updates = c.discriminator.apply(
-        d_net.variables(params), images, labels, train=True, mutable=d_net.mutable)
+    (logits, aux), updates = d_apply(params)
     d_loss, d_real, d_fake, _ = loss_fn(logits[:batch_size], logits[batch_size:])
     metrics = {"d_loss": d_loss, "d_loss_real": d_real, "d_loss_fake": d_fake,
                "d_logit_real": jnp.mean(logits[:batch_size]), "d_logit_fake": jnp.mean(logits[batch_size:])}

@@ -64,6 +64,8 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> GAN
       d_tx=optax.adam(config.d_lr, b1=config.beta1, b2=config.beta2),
       latent_spec=spec, loss=config.loss, info_weight=config.info_weight,
       info_continuous_weight=config.info_continuous_weight, ema_decay=config.ema_decay,
+      # BatchNorm in D or in Q: real and fake batches apart, as G's step sees a batch of fakes.
+      separate_d_batches=config.d_batch_norm or bool(config.num_categorical or config.num_continuous),
       batch_sharding=parallel.batch_sharding(mesh) if mesh is not None else None)
 
 
