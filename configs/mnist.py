@@ -73,11 +73,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.ema_decay = 0.0
   if variant == "sagan":  # SAGAN's two time-scale update rule and Adam β1 = 0.
     config.g_lr, config.d_lr, config.beta1 = 1e-4, 4e-4, 0.0
-  # The InfoGAN paper's settings. On the embedded 4,500 digits they merge categories (Q's Hungarian-
-  # matched accuracy on the test digits 0.42/0.44/0.47 for seeds 0-2) and G all but ignores the noise.
-  # Tried and not adopted: the CGAN's cure (spectral norm in D, hinge loss) makes rows of the categorical
-  # traversal differ but leaves the accuracy where it was (0.45/0.43/0.47; 0.44/0.43/0.43 with G's lr
-  # also 2e-4), so the paper's settings stay.
+  # The InfoGAN paper's settings. With its networks (FC 1024 in G and D, BN in D, real and fake in
+  # separate BN batches) seed 0 reaches a Hungarian-matched categorical accuracy of 0.85 on the held-out
+  # embedded digits (only 7 and 9 share codes); the earlier D without them merged categories (0.42-0.47).
   if variant == "infogan":
     config.latent_dim = 62
     config.g_lr, config.d_lr, config.batch_size = 1e-3, 2e-4, 128
