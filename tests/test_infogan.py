@@ -130,3 +130,18 @@ def test_batch_norm_in_d_sees_fakes_in_the_d_step_as_the_g_step_does():
   batch = {"image": real, "label": np.zeros(8, np.int32)}
   _, metrics = step_fn(state, parallel.global_batch(batch, mesh))
   assert float(metrics["d_logit_fake"]) == pytest.approx(float(np.mean(expected)), rel=1e-4, abs=1e-5)
+
+
+def test_categorical_and_continuous_codes_have_their_own_weights():
+  import dataclasses
+  _, _, components, _ = _tiny_infogan()
+  spec = components.latent_spec
+  latent = spec.sample(jax.random.key(0), 6)
+  rng = np.random.default_rng(0)
+  aux = {"q_logits": rng.normal(size=(6, spec.num_categorical)).astype(np.float32),
+         "q_mean": rng.normal(size=(6, spec.num_continuous)).astype(np.float32)}
+  categorical, continuous = (float(x) for x in gan_step.info_losses(aux, latent, spec))
+  weighted = dataclasses.replace(components, info_weight=2.0, info_continuous_weight=0.1)
+  total, metrics = gan_step._weighted_info(weighted, aux, latent, "info_loss")
+  assert float(total) == pytest.approx(2.0 * categorical + 0.1 * continuous, rel=1e-5)
+  assert float(metrics["info_loss"]) == pytest.approx(categorical + continuous, rel=1e-5)
