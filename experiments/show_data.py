@@ -7,11 +7,12 @@ WORKDIR/figures/sample_grid.png (one row per writer) and WORKDIR/figures/length_
 """
 import os
 
-from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from ganxai_jax import cli
 from ganxai_jax.data import handwriting
+from ganxai_jax.errors import UsageError
 from ganxai_jax.viz import handwriting as handwriting_viz
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Configuration file, e.g. configs/scrabble.py.")
@@ -23,7 +24,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    raise UsageError(f"Unexpected arguments: {argv[1:]}")
   config = _CONFIG.value
   builder = handwriting.prepare(config)
   figures = os.path.join(_WORKDIR.value, "figures")
@@ -49,4 +50,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -3,10 +3,11 @@
   python -m experiments.train_recognizer --config=configs/scrabble.py --workdir=OUT
   python -m experiments.train_recognizer --config=configs/scrabble.py:tiny --workdir=OUT
 """
-from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from ganxai_jax import cli
+from ganxai_jax.errors import UsageError
 from ganxai_jax.training import recognizer_training
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Configuration file, e.g. configs/scrabble.py.")
@@ -16,9 +17,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    raise UsageError(f"Unexpected arguments: {argv[1:]}")
   recognizer_training.train_recognizer(_CONFIG.value, _WORKDIR.value)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -20,3 +20,15 @@ def test_show_data_cli_writes_figures_and_prints_sizes(tmp_path):
     path = workdir / "figures" / name
     assert path.exists() and path.stat().st_size > 1000
   assert (tmp_path / "tfds" / "synthetic_handwriting" / "tiny").is_dir()  # Prepared where told.
+
+
+def test_data_and_recognizer_clis_give_one_line_errors(tmp_path):
+  for module in ("experiments.show_data", "experiments.train_recognizer"):
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--config=configs/scrabble.py:tiny", f"--workdir={tmp_path / 'out'}",
+         "--config.batch_siz=3"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 2, (module, result.stderr[-2000:])
+    assert result.stderr.startswith("error:") and "batch_siz" in result.stderr, (module, result.stderr[-2000:])
+    assert len(result.stderr.strip().splitlines()) == 1, (module, result.stderr[-2000:])
+    assert not (tmp_path / "out").exists()
