@@ -94,7 +94,7 @@ def load_generator(workdir: str) -> tuple[ml_collections.ConfigDict, nn.Module, 
   mesh = parallel.make_mesh(jax.devices()[:1])
   components = scrabble_trainer.build_components(config)
   checkpointer = Checkpointer(workdir)
-  state = checkpointer.restore_latest(scrabble_trainer.create_state(config, components, mesh))
+  state = checkpointer.restore_latest(scrabble_trainer.abstract_state(config, components, mesh))
   checkpointer.close()
   if state is None:
     raise UsageError(f"workdir {workdir!r} holds no checkpoint; train first with experiments.train.")

@@ -30,6 +30,14 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
 
 
+def abstract_replicated(fn: Any, mesh: Mesh, *args: Any) -> Any:
+  """The shapes and dtypes of `fn(*args)` as `ShapeDtypeStruct`s replicated on `mesh`, computing and
+  compiling nothing: a restore target for orbax when only a checkpoint's values are wanted."""
+  sharding = replicated(mesh)
+  return jax.tree_util.tree_map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding),
+                                jax.eval_shape(fn, *args))
+
+
 def global_batch(local: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
   """Assembles each process's local batch into one global array per key, sharded along `data`."""
   sharding = batch_sharding(mesh)

@@ -75,8 +75,7 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> Scr
       batch_sharding=parallel.batch_sharding(mesh) if mesh is not None else None)
 
 
-def create_state(config: ml_collections.ConfigDict, components: ScrabbleComponents, mesh: Any) -> TrainState:
-  """A fresh TrainState from `config.seed`, replicated on `mesh` (parameters do not depend on width)."""
+def _init_fn(components: ScrabbleComponents):
   def init(rng):
     g_key, d_key, r_key = jax.random.split(rng, 3)
     image = jnp.zeros((2, scrabblegan.PATCH_SIZE * 8, 16, 1))
@@ -87,7 +86,19 @@ def create_state(config: ml_collections.ConfigDict, components: ScrabbleComponen
     return TrainState(step=jnp.zeros((), jnp.int32), rng=jax.random.fold_in(rng, 1),
                       nets={"generator": g_net, "discriminator": d_net, "recognizer": r_net},
                       ema_params=g_net.params if components.ema_decay > 0 else None)
-  return jax.jit(init, out_shardings=parallel.replicated(mesh))(jax.random.PRNGKey(config.seed))
+  return init
+
+
+def create_state(config: ml_collections.ConfigDict, components: ScrabbleComponents, mesh: Any) -> TrainState:
+  """A fresh TrainState from `config.seed`, replicated on `mesh` (parameters do not depend on width)."""
+  return jax.jit(_init_fn(components), out_shardings=parallel.replicated(mesh))(
+      jax.random.PRNGKey(config.seed))
+
+
+def abstract_state(config: ml_collections.ConfigDict, components: ScrabbleComponents, mesh: Any) -> Any:
+  """The TrainState's structure, shapes and placement without computing it: the target to restore a
+  checkpoint into when nothing trains (compiling the initialisation of the three nets takes minutes)."""
+  return parallel.abstract_replicated(_init_fn(components), mesh, jax.random.PRNGKey(config.seed))
 
 
 class LexiconText:

@@ -69,8 +69,7 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> GAN
       batch_sharding=parallel.batch_sharding(mesh) if mesh is not None else None)
 
 
-def create_state(config: ml_collections.ConfigDict, components: GANComponents, mesh: Any) -> TrainState:
-  """A fresh TrainState from `config.seed`, replicated on `mesh`."""
+def _init_fn(components: GANComponents):
   def init(rng):
     g_key, d_key = jax.random.split(rng)
     spec = components.latent_spec
@@ -81,8 +80,17 @@ def create_state(config: ml_collections.ConfigDict, components: GANComponents, m
     return TrainState(step=jnp.zeros((), jnp.int32), rng=jax.random.fold_in(rng, 1),
                       nets={"generator": g_net, "discriminator": d_net},
                       ema_params=g_net.params if components.ema_decay > 0 else None)
-  rng = jax.random.PRNGKey(config.seed)
-  return jax.jit(init, out_shardings=parallel.replicated(mesh))(rng)
+  return init
+
+
+def create_state(config: ml_collections.ConfigDict, components: GANComponents, mesh: Any) -> TrainState:
+  """A fresh TrainState from `config.seed`, replicated on `mesh`."""
+  return jax.jit(_init_fn(components), out_shardings=parallel.replicated(mesh))(jax.random.PRNGKey(config.seed))
+
+
+def abstract_state(config: ml_collections.ConfigDict, components: GANComponents, mesh: Any) -> Any:
+  """The TrainState's structure, shapes and placement, computing nothing: a restore target."""
+  return parallel.abstract_replicated(_init_fn(components), mesh, jax.random.PRNGKey(config.seed))
 
 
 def make_train_step(components: GANComponents):
@@ -195,7 +203,7 @@ def restore_for_inference(workdir: str) -> tuple[ml_collections.ConfigDict, GANC
     raise UsageError(f"workdir {workdir!r} holds no checkpoint; train first with experiments.train.")
   mesh = parallel.make_mesh()
   components = build_components(config, mesh)
-  state = checkpointer.restore_latest(create_state(config, components, mesh))
+  state = checkpointer.restore_latest(abstract_state(config, components, mesh))
   checkpointer.close()
   return config, components, state
 
