@@ -121,3 +121,28 @@ def test_training_resumes_from_checkpoints(tmp_path):
   after_two = directions.learned_matrix(setup, first, "learned_linear")
   after_three = directions.learned_matrix(setup, resumed, "learned_linear")
   assert np.abs(after_three - after_two).max() < np.abs(after_three - fresh).max()
+
+
+def test_sigterm_saves_the_step_and_the_same_call_resumes(tmp_path, monkeypatch):
+  import os  # pylint: disable=import-outside-toplevel
+  import signal  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.training import guards  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.training.checkpoints import Checkpointer  # pylint: disable=import-outside-toplevel
+  setup = directions.make_setup(linear_generator(), "linear", ("coordinate",), num_directions=4, batch_size=8,
+                                reconstructor_channels=(4,))
+  step_fn = directions.make_train_step(setup)
+  calls = []
+
+  def signalling_step(state, condition):
+    calls.append(1)
+    if len(calls) == 3:  # During step 3: a scheduler's SIGTERM.
+      os.kill(os.getpid(), signal.SIGTERM)
+    return step_fn(state, condition)
+
+  monkeypatch.setattr(directions, "make_train_step", lambda _: signalling_step)
+  with pytest.raises(guards.Preempted, match="step 3"):
+    directions.train_directions(setup, str(tmp_path), num_steps=10, checkpoint_every_steps=100)
+  assert Checkpointer(str(tmp_path)).all_steps() == [3]  # Saved at the step it stopped, not lost.
+  monkeypatch.undo()
+  resumed = directions.train_directions(setup, str(tmp_path), num_steps=5, checkpoint_every_steps=100)
+  assert int(resumed.step) == 5

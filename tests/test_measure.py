@@ -140,3 +140,34 @@ def test_empty_image_gives_zeros() -> None:
   for name, value in measured.items():
     assert value.shape == (2,)
     np.testing.assert_array_equal(value, 0.0, err_msg=name)
+
+
+def test_shear_search_recovers_the_known_slant_of_rendered_words() -> None:
+  """Words drawn by the synthetic renderer (print font, no jitter or drift) at known shears. The data set
+  resizes every word to 16 px per character, which stretches or squeezes the drawn angle, so the test
+  asks for order and a near-linear relation, not equal degrees; whole-image moments of a word fail it."""
+  from ganxai_jax.data import synthetic_handwriting as synth  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  shears = np.array([-0.15, 0.0, 0.2, 0.4, 0.55])
+  words = ("summer", "hollow", "bottle", "litter")
+  images, truth = [], []
+  for shear in shears:
+    style = synth.WriterStyle(font=synth.FONTS.index("futural"), slant=float(shear), stroke_width=1.8,
+                              letter_spacing=0.05, size=16.0, baseline_drift=0.0, jitter_amplitude=0.0,
+                              jitter_smoothness=16.0, ink_intensity=1.0)
+    for word in words:
+      images.append(synth.render_word(word, style, rng).astype(np.float32) / 127.5 - 1.0)
+      truth.append(np.degrees(np.arctan(shear)))
+  images, truth = np.stack(images), np.array(truth)
+  shear_slant = measure_style(images, ink_polarity="dark")["slant"]  # 'auto': words are wide.
+  means = shear_slant.reshape(len(shears), len(words)).mean(1)
+  assert np.all(np.diff(means) > 5.0), means  # Every step of 0.15-0.2 in shear: several degrees more.
+  assert abs(means[1]) < 3.0, means  # Upright print reads as upright.
+  assert np.corrcoef(shear_slant, truth)[0, 1] > 0.95
+  moments = measure_style(images, ink_polarity="dark", slant_method="moments")["slant"]
+  assert np.corrcoef(moments, truth)[0, 1] < 0.6
+
+
+def test_slant_method_is_checked() -> None:
+  with pytest.raises(ValueError, match="slant_method"):
+    measure_style(np.zeros((1, 8, 8)), slant_method="hough")

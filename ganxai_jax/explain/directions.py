@@ -29,6 +29,7 @@ from absl import logging
 
 from ganxai_jax.explain.generators import Condition, ExplainableGenerator
 from ganxai_jax.models.reconstructor import DigitReconstructor, WordReconstructor
+from ganxai_jax.training import guards
 from ganxai_jax.training.checkpoints import Checkpointer
 from ganxai_jax.training.metric_writer import MetricWriter, Progress
 from ganxai_jax.training.state import NetState, apply_gradients, init_net
@@ -285,7 +286,9 @@ def train_directions(setup: DirectionsSetup, workdir: str, num_steps: int, seed:
   """Trains every variant for `num_steps` steps in `workdir`, resuming from `workdir/checkpoints`.
 
   With `max_minutes` > 0 it stops early (and checkpoints) once that much wall time has passed, so a
-  run fits a time budget; the state's step says how far it got.
+  run fits a time budget; the state's step says how far it got. SIGTERM or SIGINT finishes the step,
+  saves, and raises `guards.Preempted` (the CLI exits with code 75; the same command resumes), and a
+  non-finite loss raises `guards.NonFiniteLoss` before that state is saved, as in training.
   """
   state = create_state(setup, seed)
   checkpointer = Checkpointer(workdir, max_to_keep=2)
@@ -293,28 +296,38 @@ def train_directions(setup: DirectionsSetup, workdir: str, num_steps: int, seed:
     state = checkpointer.restore(state)
     logging.info("Resumed directions from step %d of %s", int(state.step), checkpointer.directory)
   first_step = int(jax.device_get(state.step))
+  last_saved = first_step if first_step > 0 else None
   step_fn = make_train_step(setup)
   writer = MetricWriter(workdir)
   progress = Progress(num_steps, first_step)
   start = time.time()
   pending: list[dict[str, jax.Array]] = []
   step = first_step
-  for step in range(first_step + 1, num_steps + 1):
-    condition = condition_for_step(setup.generator, seed, step, setup.batch_size)
-    state, metrics = step_fn(state, condition)
-    pending.append(metrics)
-    out_of_time = max_minutes > 0 and time.time() - start > 60 * max_minutes
-    last = step == num_steps or out_of_time
-    if step % log_every_steps == 0 or last:
-      scalars = jax.tree_util.tree_map(lambda *xs: float(np.mean(jax.device_get(xs))), *pending)
-      pending = []
-      writer.write(step, scalars)
-      progress(step, scalars)
-    if step % checkpoint_every_steps == 0 or last:
-      checkpointer.save(step, state)
-    if out_of_time:
-      logging.info("Stopping directions training at step %d: max_minutes=%s reached.", step, max_minutes)
-      break
-  checkpointer.close()
-  writer.close()
+  try:
+    with guards.PreemptionGuard() as preemption:
+      for step in range(first_step + 1, num_steps + 1):
+        condition = condition_for_step(setup.generator, seed, step, setup.batch_size)
+        state, metrics = step_fn(state, condition)
+        pending.append(metrics)
+        out_of_time = max_minutes > 0 and time.time() - start > 60 * max_minutes
+        stop_now = preemption.should_stop()
+        last = step == num_steps or out_of_time
+        if step % log_every_steps == 0 or last or stop_now:
+          history = jax.device_get(pending)
+          guards.check_finite(step, history, last_saved)
+          scalars = jax.tree_util.tree_map(lambda *xs: float(np.mean(xs)), *history)
+          pending = []
+          writer.write(step, scalars)
+          progress(step, scalars)
+        if step % checkpoint_every_steps == 0 or last or stop_now:
+          checkpointer.save(step, state)
+          last_saved = step
+        if stop_now and not last:
+          raise guards.Preempted(step, preemption.signal_name)
+        if out_of_time:
+          logging.info("Stopping directions training at step %d: max_minutes=%s reached.", step, max_minutes)
+          break
+  finally:  # Also on errors and signals: finish writing the checkpoints already started.
+    checkpointer.close()
+    writer.close()
   return state

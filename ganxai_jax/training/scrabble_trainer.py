@@ -30,6 +30,7 @@ from ganxai_jax.data import text
 from ganxai_jax.evaluation import scrabble_eval
 from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.models import scrabblegan
+from ganxai_jax.models.layers import count_params
 from ganxai_jax.training import guards
 from ganxai_jax.training import parallel
 from ganxai_jax.training.metric_writer import MetricWriter, Progress
@@ -187,6 +188,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 
   state, checkpointer, first_step, last_saved = start_run(
       config, workdir, create_state(config, components, mesh), data_iter)
+  logging.info("Parameters: %s.", ", ".join(
+      f"{name} {count_params(net.params) / 1e6:.2f} M" for name, net in state.nets.items()))
 
   step_fn = make_train_step(components, config.g_schedule)
   writer = MetricWriter(workdir)
