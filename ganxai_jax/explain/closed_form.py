@@ -67,16 +67,22 @@ def ganspace_from_samples(latents: np.ndarray, features: np.ndarray, num_directi
 
 def sample_features(generator: ExplainableGenerator, rng: jax.Array, num_samples: int,
                     batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-  """`num_samples` latents and their early-layer features, in batches."""
+  """`num_samples` latents and their early-layer features, in batches of one condition each (one word,
+  one label, one set of codes; nothing for an unconditional GAN). Each batch's features are centred on
+  the batch's mean, so that the principal components are the variation that z causes under a fixed
+  condition (style), not the variation between conditions (a word's letters, a digit's class), which
+  z cannot move."""
   features_fn = jax.jit(generator.features_fn)  # G's variables as an argument, not folded constants.
   latents, features = [], []
   for index in range(-(-num_samples // batch_size)):
     n = min(batch_size, num_samples - index * batch_size)
     z_key, c_key = jax.random.split(jax.random.fold_in(rng, index))
     latent = generator.sample_latent(z_key, n)
-    condition: Condition = generator.sample_condition(c_key, n)
+    condition: Condition = {key: np.repeat(np.asarray(value)[:1], n, axis=0)
+                            for key, value in generator.sample_condition(c_key, 1).items()}
+    batch = np.asarray(features_fn(generator.variables, latent, condition), np.float64)
     latents.append(np.asarray(latent))
-    features.append(np.asarray(features_fn(generator.variables, latent, condition)))
+    features.append(batch - batch.mean(0) if n > 1 else batch)
   return np.concatenate(latents), np.concatenate(features)
 
 

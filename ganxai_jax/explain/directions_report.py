@@ -228,6 +228,12 @@ def _sefa(config: ml_collections.ConfigDict, generator: ExplainableGenerator) ->
   return DirectionSet("sefa", found.directions, found.scales, section.traversal_radius, section.naming_radius)
 
 
+def _same_distance(direction_set: DirectionSet, section: ml_collections.ConfigDict) -> DirectionSet:
+  """The same directions with unit latent steps and `section`'s radii: |Δz| up to its naming radius."""
+  return dataclasses.replace(direction_set, scales=np.ones_like(direction_set.scales),
+                             traversal_radius=section.traversal_radius, naming_radius=section.naming_radius)
+
+
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Runs `config.method` (directions, ganspace or sefa) on `config.generator_workdir`; writes figures
   to `workdir/figures/` and returns the numbers for `workdir/explain.json`."""
@@ -240,8 +246,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   if method == "directions":
     direction_sets, numbers = _learned(config, generator, workdir)
     results.update(numbers)
-    # The closed-form methods are cheap: score them here too, for the ground-truth comparison.
-    compared = [_ganspace(config, generator), _sefa(config, generator)] if section.compare_closed_form else []
+    # The closed-form methods are cheap: score them here too, for the ground-truth comparison, every
+    # direction moved by the same latent distance as the learned ones (GANSpace's own unit, one standard
+    # deviation of its component, is a much shorter step in z than the learned shifts).
+    compared = ([_same_distance(_ganspace(config, generator), section),
+                 _same_distance(_sefa(config, generator), section)] if section.compare_closed_form else [])
   elif method == "ganspace":
     direction_sets, compared = [_ganspace(config, generator)], []
   elif method == "sefa":
@@ -254,10 +263,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   calibration = (make_calibration(generator, section, config.seed)
                  if ground_truth_applies(config.generator_workdir, generator) else None)
   described = {}
-  for index, direction_set in enumerate(direction_sets + compared):
+  # Every set is measured on the same seeds (latents and words), so the table compares like with like.
+  for direction_set in direction_sets + compared:
     set_section = config[direction_set.label] if direction_set.label in ("ganspace", "sefa") else section
     described[direction_set.label] = describe_set(generator, direction_set, set_section, spread, calibration,
-                                                  jax.random.fold_in(rng, 1 + index))
+                                                  jax.random.fold_in(rng, 1))
     logging.info("%s names: %s", direction_set.label, described[direction_set.label]["names"])
 
   folder = os.path.join(workdir, "figures")
