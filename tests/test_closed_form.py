@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganxai_jax.explain import closed_form
+from ganxai_jax.explain.generators import ExplainableGenerator
 from tests.toy_generators import linear_generator
 
 
@@ -54,3 +55,23 @@ def test_ganspace_through_the_generator_interface():
   found = closed_form.ganspace_directions(generator, jax.random.key(0), 2048, 3)
   assert found.directions.shape == (16, 3)
   np.testing.assert_allclose(np.abs(found.directions[:3, :3]), np.eye(3), atol=0.05)
+
+
+def test_ganspace_finds_style_not_the_condition():
+  """Features = a large offset set by the condition (as a word's letters set ScrabbleGAN's features) plus
+  z's effect, strongest along axis 2. PCA across conditions would find the offset; per condition it finds
+  the axis z moves."""
+  gains = jnp.array([1.0, 1.0, 4.0, 1.0])
+  offset_axis = jnp.array([1.0, -1.0, 0.0, 1.0]) / jnp.sqrt(3.0)
+
+  def features_fn(variables, z, condition):
+    del variables
+    return 20.0 * condition["labels"][:, None].astype(jnp.float32) * offset_axis + z * gains
+
+  generator = ExplainableGenerator(
+      name="toy_conditional", kind="digits", latent_dim=4, ink_polarity="bright", variables={},
+      apply_fn=lambda v, z, c: z, features_fn=features_fn,
+      condition_fn=lambda rng, n: {"labels": jax.random.randint(rng, (n,), 0, 10)},
+      weight_fn=lambda v: np.eye(4))
+  found = closed_form.ganspace_directions(generator, jax.random.key(0), 4096, 2)
+  assert abs(found.directions[2, 0]) > 0.99

@@ -21,6 +21,8 @@ def test_directions_sefa_ganspace_on_a_tiny_gan(tmp_path, mnist_data_dir):
   assert report["chance_rca"] == 0.25 and report["orthonormality_error"] < 1e-4
   assert len(report["names"]["learned_orthonormal"]) == 4
   assert {"ganspace", "sefa", "random"} <= set(report["names"])  # Scored beside the learned set.
+  radii = {label: d["naming_radius"] for label, d in report["direction_sets"].items()}
+  assert len(set(radii.values())) == 1, radii  # Every method moved by the same latent distance.
   assert "ground_truth_table" not in report  # MNIST has no known style factors.
   for name in report["figures"]:
     assert os.path.getsize(os.path.join(out, "figures", name)) > 0
