@@ -1,4 +1,5 @@
 """Tests of the IAM words builder on a small fixture in IAM's exact layout."""
+import collections
 import os
 
 import ml_collections
@@ -10,6 +11,7 @@ from ganxai_jax.data import handwriting
 from ganxai_jax.data import iam_words
 from ganxai_jax.data import text
 
+# The headers of the release's ascii/words.txt and ascii/forms.txt.
 WORDS_TXT_HEADER = """\
 #--- words.txt ---------------------------------------------------------------#
 #
@@ -17,21 +19,60 @@ WORDS_TXT_HEADER = """\
 #
 # format: a01-000u-00-00 ok 154 1 408 768 27 51 AT A
 #
+#     a01-000u-00-00  -> word id for line 00 in form a01-000u
+#     ok              -> result of word segmentation
+#                            ok: word was correctly
+#                            er: segmentation of word can be bad
+#
+#     154             -> graylevel to binarize the line containing this word
+#     1               -> number of components for this word
+#     408 768 27 51   -> bounding box around this word in x,y,w,h format
+#     AT              -> the grammatical tag for this word, see the
+#                        file tagset.txt for an explanation
+#     A               -> the transcription for this word
+#
 """
 
-# id, status, transcription, image (width, height) or None for a missing file, or "corrupt".
+FORMS_TXT_HEADER = """\
+#--- forms.txt ---------------------------------------------------------------#
+#
+# iam database form information
+#
+# format: a01-000u 000 2 prt 7 5 52 36
+#
+#     a01-000u  -> form id
+#     000       -> writer id
+#     2         -> number of sentences
+#     prt       -> word segmentation
+#                     prt: some lines correctly segmented
+#                     all: all lines correctly segmented
+#     7 5       -> 5 of 7 lines are correctly segmented into words
+#     52 36     -> the form contains 52 words, 36 are in lines which
+#                  have been correctly segmented
+#
+"""
+
+# id, segmentation, tag, transcription, image (width, height) or None for a missing file, or
+# "corrupt". The first seven are the release's first words.txt lines (a01-000u-00-02 is `ok` there).
 FIXTURE_WORDS = [
-    ("a01-000u-00-00", "ok", "A", (30, 50)),
-    ("a01-000u-00-01", "ok", "MOVE", (150, 50)),
-    ("a01-000u-00-02", "er", "to", (60, 45)),         # Segmentation error: dropped by default.
-    ("a01-000u-00-03", "ok", "stop", (120, 40)),
-    ("a01-000u-00-04", "ok", ".", (10, 10)),            # Punctuation only: dropped.
-    ("a01-000u-00-05", "ok", "Mr.", None),              # Missing image: skipped and counted.
-    ("a01-000u-00-06", "ok", "I", (600, 40)),           # 480 px per character: width outlier.
-    ("a01-000u-01-00", "ok", "Gaitskell", "corrupt"),   # Unreadable PNG: skipped.
-    ("b02-010-00-00", "ok", "hello", (140, 48)),
-    ("b02-010-00-01", "ok", "world's", (190, 52)),
+    ("a01-000u-00-00", "ok", "AT", "A", (30, 50)),
+    ("a01-000u-00-01", "ok", "NN", "MOVE", (150, 50)),
+    ("a01-000u-00-02", "err", "TO", "to", (60, 45)),      # Segmentation error: dropped by default.
+    ("a01-000u-00-03", "ok", "VB", "stop", (120, 40)),
+    ("a01-000u-00-04", "ok", "NPT", "Mr.", None),          # Missing image.
+    ("a01-000u-00-05", "ok", "NP", "Gaitskell", "corrupt"),  # Unreadable PNG.
+    ("a01-000u-00-06", "ok", "IN", "from", (600, 40)),     # 120 px per character: width outlier.
+    ("a01-000u-01-00", "ok", ".", ".", (10, 10)),           # Punctuation only.
+    ("a01-000u-01-01", "ok", '"', '"', (12, 20)),           # Punctuation only.
+    ("a01-000u-01-02", "ok", "NN", "caf\u00e9", (100, 50)),  # Outside the alphabet.
+    ("b02-010-00-00", "ok", "UH", "hello", (140, 48)),
+    ("b02-010-00-01", "ok", "NN$", "world's", (190, 52)),
+    ("b02-010-00-02", "ok", "NN", "#", (15, 40)),           # Punctuation only.
 ]
+KEPT = {"a01-000u-00-00", "a01-000u-00-01", "a01-000u-00-03", "b02-010-00-00", "b02-010-00-01"}
+# What the default preprocessing drops from the fixture, by reason.
+FIXTURE_DROPPED = {"segmentation_error": 1, "punctuation_only": 3, "outside_alphabet": 1,
+                   "missing": 1, "unreadable": 1, "width_outlier": 1}
 
 
 def _write_png(path: str, size: tuple[int, int], seed: int) -> None:
@@ -43,12 +84,20 @@ def _write_png(path: str, size: tuple[int, int], seed: int) -> None:
   Image.fromarray(image).save(path)
 
 
-def make_iam_fixture(root, with_forms: bool = True, partition: bool = False) -> str:
+def words_txt_line(word_id: str, status: str, tag: str, transcription: str, i: int,
+                   ten_fields: bool) -> str:
+  """A data line as the release writes it (nine fields), or as its header's example (ten)."""
+  components = f" {1 + i % 3}" if ten_fields else ""
+  return f"{word_id} {status} {150 + i}{components} {400 + 50 * i} 768 {27 + i} 51 {tag} {transcription}\n"
+
+
+def make_iam_fixture(root, with_forms: bool = True, partition: bool = False,
+                     ten_fields: bool = False) -> str:
   """Writes words.txt, forms.txt and words/<part>/<form>/<id>.png under `root` as IAM does."""
   root = str(root)
   lines = [WORDS_TXT_HEADER]
-  for i, (word_id, status, transcription, image) in enumerate(FIXTURE_WORDS):
-    lines.append(f"{word_id} {status} 154 408 768 27 51 NN {transcription}\n")
+  for i, (word_id, status, tag, transcription, image) in enumerate(FIXTURE_WORDS):
+    lines.append(words_txt_line(word_id, status, tag, transcription, i, ten_fields))
     part, form = word_id.split("-")[0], "-".join(word_id.split("-")[:2])
     folder = os.path.join(root, "words", part, form)
     os.makedirs(folder, exist_ok=True)
@@ -62,10 +111,10 @@ def make_iam_fixture(root, with_forms: bool = True, partition: bool = False) -> 
     fh.writelines(lines)
   if with_forms:
     with open(os.path.join(root, "forms.txt"), "w", encoding="utf-8") as fh:
-      fh.write("#--- forms.txt ---\n# format: a01-000u 000 2 prt 7 5 52 36\n")
-      fh.write("a01-000u 000 2 prt 7 5 52 36\nb02-010 001 3 prt 8 6 60 40\n")
-  if partition:
-    for name, lines_of_split in (("trainset.txt", ["a01-000u-00", "a01-000u-01"]),
+      fh.write(FORMS_TXT_HEADER)
+      fh.write("a01-000u 000 2 prt 7 5 52 36\nb02-010 552 3 all 8 8 60 60\n")
+  if partition:  # Line a01-000u-01 is in no list.
+    for name, lines_of_split in (("trainset.txt", ["a01-000u-00"]),
                                  ("validationset1.txt", []), ("validationset2.txt", []),
                                  ("testset.txt", ["b02-010-00"])):
       with open(os.path.join(root, name), "w", encoding="utf-8") as fh:
@@ -93,25 +142,93 @@ def _all_examples(builder):
   return examples
 
 
-def test_parse_words_txt_skips_comments_and_reads_status(tmp_path):
+def test_parse_words_txt_skips_comments_and_reads_every_field(tmp_path):
   root = make_iam_fixture(tmp_path / "iam")
   records = iam_words.parse_words_txt(os.path.join(root, "words.txt"))
-  assert len(records) == len(FIXTURE_WORDS)
-  assert records[2].word_id == "a01-000u-00-02" and not records[2].segmentation_ok
+  assert [r.word_id for r in records] == [w[0] for w in FIXTURE_WORDS]
+  assert [r.transcription for r in records] == [w[3] for w in FIXTURE_WORDS]
+  assert [r.tag for r in records] == [w[2] for w in FIXTURE_WORDS]
+  assert [r.segmentation_ok for r in records] == [w[1] == "ok" for w in FIXTURE_WORDS]
+  assert records[1].graylevel == 151 and records[1].bbox == (450, 768, 28, 51)
+  assert records[1].num_components is None  # The release's data lines leave it out.
   assert records[0].form_id == "a01-000u" and records[0].line_id == "a01-000u-00"
   assert records[0].image_path("R").replace(os.sep, "/") == "R/words/a01/a01-000u/a01-000u-00-00.png"
+  ten = iam_words.parse_words_txt(os.path.join(make_iam_fixture(tmp_path / "ten", ten_fields=True),
+                                               "words.txt"))
+  assert [(r.transcription, r.tag, r.bbox) for r in ten] == [
+      (r.transcription, r.tag, r.bbox) for r in records]
+  assert [r.num_components for r in ten[:4]] == [1, 2, 3, 1]
+
+
+def test_words_txt_lines_in_the_release_and_header_forms(tmp_path):
+  """The header's ten-field example and the release's nine-field data line give the bare word."""
+  path = tmp_path / "words.txt"
+  path.write_text(WORDS_TXT_HEADER
+                  + "a01-000u-00-00 ok 154 1 408 768 27 51 AT A\n"
+                  + "a01-000u-00-00 ok 154 408 768 27 51 AT A\n"
+                  + "a01-000u-01-00 ok 156 1 395 932 12 40 . .\n"
+                  + "a01-000u-01-01 ok 156 1 395 932 12 40 NN #\n"
+                  + 'a01-000u-01-02 ok 156 1 395 932 12 40 " "\n'
+                  + "a01-000u-01-03 err 156 -1 -1 -1 -1 NN to\n"
+                  + "a01-000u-01-04 er 156 1 -1 -1 -1 -1 NN at\r\n"
+                  + "a01-000u-01-05 ok 156 1 395 932 12 40 NN .\n")
+  header, release, dot, hash_, quote, err, er, nn_dot = iam_words.parse_words_txt(str(path))
+  assert (header.transcription, header.tag, header.num_components) == ("A", "AT", 1)
+  assert (header.graylevel, header.bbox) == (154, (408, 768, 27, 51))
+  assert (release.transcription, release.tag, release.num_components) == ("A", "AT", None)
+  assert (release.graylevel, release.bbox) == (154, (408, 768, 27, 51))
+  assert (dot.transcription, dot.tag) == (".", ".")
+  assert hash_.transcription == "#" and quote.transcription == '"'
+  assert not err.segmentation_ok and not er.segmentation_ok and err.bbox == (-1, -1, -1, -1)
+  assert er.transcription == "at"
+  assert (nn_dot.transcription, nn_dot.tag) == (".", "NN")
+  kept, dropped = iam_words.select_words([header, release, dot, hash_, quote, err, nn_dot],
+                                         keep_segmentation_errors=False)
+  assert kept == [header, release]
+  assert dropped == {"punctuation_only": 4, "segmentation_error": 1}
 
 
 def test_malformed_words_txt_line_names_file_and_line(tmp_path):
   path = tmp_path / "words.txt"
   path.write_text("# comment\n"
                   "a01-000u-00-00 ok 154 408 768 27 51 AT A\n"
-                  "a01-000u-00-01 maybe 1 2 3 4 5 NN x\n")
+                  "a01-000u-00-01 maybe 154 507 766 213 48 NN MOVE\n")
   with pytest.raises(ValueError, match=r"words.txt:3: malformed .*'maybe'"):
     iam_words.parse_words_txt(str(path))
-  path.write_text("a01-000u-00-00 ok 154\n")
-  with pytest.raises(ValueError, match=r"words.txt:1: malformed .*9 space-separated fields"):
-    iam_words.parse_words_txt(str(path))
+  for line, problem in (("a01-000u-00-00 ok 154 768 27 51 AT A", "found 8"),  # No x.
+                        ("a01-000u-00-00 ok 154 1 408 768 27 51 AT A B", "found 11"),
+                        ("a01-000u-00-00 ok 154", "found 3"),
+                        ("a01-000u-00-00 ok 154 X 768 27 51 AT A", "not all integers"),
+                        ("a01-000u-00-00 ok 154 1 408 768 27 AT NN A", "not all integers"),
+                        ("a01-000u-00 ok 154 408 768 27 51 AT A", "not of the form")):
+    path.write_text(WORDS_TXT_HEADER + "a01-000u-00-00 ok 154 408 768 27 51 AT A\n" + line + "\n")
+    line_number = WORDS_TXT_HEADER.count("\n") + 2  # After the header and one good line.
+    with pytest.raises(ValueError,
+                       match=rf"words.txt:{line_number}: malformed words.txt line \(.*{problem}"):
+      iam_words.parse_words_txt(str(path))
+
+
+def test_parse_forms_txt_reads_every_field_and_names_a_malformed_line(tmp_path):
+  root = make_iam_fixture(tmp_path / "iam")
+  forms = iam_words.parse_forms_txt(os.path.join(root, "forms.txt"))
+  assert forms["a01-000u"] == iam_words.FormRecord("a01-000u", 0, 2, "prt", 7, 5, 52, 36)
+  assert forms["b02-010"].writer == 552 and forms["b02-010"].segmentation == "all"
+  assert iam_words.form_writers(forms) == {"a01-000u": 0, "b02-010": 552}
+  path = tmp_path / "forms.txt"
+  for line, problem in (("a01-000u 000 2 prt 7 5 52", "expected 8 fields, found 7"),
+                        ("a01-000u abc 2 prt 7 5 52 36", "writer id and counts must be")):
+    path.write_text(FORMS_TXT_HEADER + line + "\n")
+    line_number = FORMS_TXT_HEADER.count("\n") + 1
+    with pytest.raises(ValueError,
+                       match=rf"forms.txt:{line_number}: malformed forms.txt line \({problem}"):
+      iam_words.parse_forms_txt(str(path))
+
+
+def _total_dropped(dropped_by_split) -> dict:
+  total = collections.Counter()
+  for counts in dropped_by_split.values():
+    total.update(counts)
+  return {reason: n for reason, n in total.items() if n}
 
 
 def test_missing_manual_folder_is_a_clear_error(tmp_path):
@@ -124,24 +241,36 @@ def test_missing_manual_folder_is_a_clear_error(tmp_path):
     iam_words.check_manual_dir(str(tmp_path / "empty"))
 
 
-def test_builder_applies_scrabblegan_preprocessing_and_skips_bad_images(tmp_path):
-  root = make_iam_fixture(tmp_path / "iam")
+@pytest.mark.parametrize("ten_fields", [False, True])
+def test_builder_applies_scrabblegan_preprocessing_and_skips_bad_images(tmp_path, ten_fields):
+  root = make_iam_fixture(tmp_path / "iam", ten_fields=ten_fields)
   builder = handwriting.prepare(_config(tmp_path, root))
   examples = _all_examples(builder)
   # Kept: ok words with letters, readable images and 5.33-48 px per character after scaling.
-  assert set(examples) == {"a01-000u-00-00", "a01-000u-00-01", "a01-000u-00-03",
-                           "b02-010-00-00", "b02-010-00-01"}
-  for split, example in examples.values():
+  assert set(examples) == KEPT
+  tags = {w[0]: w[2] for w in FIXTURE_WORDS}
+  for word_id, (split, example) in examples.items():
     word = example["text"].decode()
+    assert word == {w[0]: w[3] for w in FIXTURE_WORDS}[word_id]
+    assert example["tag"].decode() == tags[word_id]
     assert example["image"].dtype == np.uint8
     assert example["image"].shape == (32, 16 * len(word), 1)
     np.testing.assert_array_equal(example["labels"], text.encode(word))
-  assert examples["b02-010-00-01"][1]["writer"] == 1
+  assert examples["b02-010-00-01"][1]["writer"] == 552
   assert examples["a01-000u-00-00"][1]["writer"] == 0
   # Writer-disjoint: each writer's words lie in one split only.
   split_of_writer = {}
   for split, example in examples.values():
     assert split_of_writer.setdefault(int(example["writer"]), split) == split
+  # Every dropped word is counted by reason, split by split, and kept in the metadata.
+  assert set(builder.dropped) == set(builder.info.splits)
+  assert _total_dropped(builder.dropped) == FIXTURE_DROPPED
+  assert builder.info.metadata["dropped"] == {
+      split: {r: n for r, n in counts.items() if n} for split, counts in builder.dropped.items()}
+  # A prepared data set is reused, and its counts with it.
+  reused = handwriting.prepare(_config(tmp_path, root))
+  assert reused.dropped == {}
+  assert _total_dropped(reused.info.metadata["dropped"]) == FIXTURE_DROPPED
 
 
 def test_segmentation_errors_can_be_kept_and_thresholds_configured(tmp_path):
@@ -149,8 +278,8 @@ def test_segmentation_errors_can_be_kept_and_thresholds_configured(tmp_path):
   builder = handwriting.prepare(_config(tmp_path, root, keep_segmentation_errors=True,
                                         max_width_per_char=1000.0))
   examples = _all_examples(builder)
-  assert "a01-000u-00-02" in examples  # The 'er' word.
-  assert "a01-000u-00-06" in examples  # The wide 'I'.
+  assert "a01-000u-00-02" in examples  # The 'err' word.
+  assert "a01-000u-00-06" in examples  # The wide 'from'.
   assert builder.builder_config.name != "default"
 
 
@@ -159,9 +288,31 @@ def test_standard_partition_lists_define_the_splits(tmp_path):
   builder = handwriting.prepare(_config(tmp_path, root, test_percent=10))  # All defaults.
   assert builder.builder_config.name == "default"
   examples = _all_examples(builder)
-  assert {k for k, (split, _) in examples.items() if split == "test"} == {
-      "b02-010-00-00", "b02-010-00-01"}
+  assert {k: split for k, (split, _) in examples.items()} == {
+      "a01-000u-00-00": "train", "a01-000u-00-01": "train", "a01-000u-00-03": "train",
+      "b02-010-00-00": "test", "b02-010-00-01": "test"}
   assert all(example["writer"] == iam_words.UNKNOWN_WRITER for _, example in examples.values())
+  # Line a01-000u-01 is in no list: its three words are dropped as not in the partition.
+  assert builder.dropped["unassigned"] == {"not_in_partition": 3}
+  assert builder.dropped["train"] == {"segmentation_error": 1, "missing": 1, "unreadable": 1,
+                                      "width_outlier": 1}
+  assert builder.dropped["test"] == {"punctuation_only": 1}
+  assert "validation" not in builder.info.splits  # Both validation lists are empty here.
+
+
+def test_partition_lists_read_line_ids_in_the_task_subfolder(tmp_path):
+  root = tmp_path / "iam"
+  folder = root / "largeWriterIndependentTextLineRecognitionTask"
+  folder.mkdir(parents=True)
+  for name, content in (("trainset.txt", "a01-000u-00\na01-000u-01\n"),
+                        ("validationset1.txt", "a01-003-00\n"),
+                        ("validationset2.txt", "a01-007-00\n\n"), ("testset.txt", "b02-010-00\n")):
+    (folder / name).write_text(content)
+  assert iam_words.read_partition(str(root)) == {
+      "train": {"a01-000u-00", "a01-000u-01"}, "validation": {"a01-003-00", "a01-007-00"},
+      "test": {"b02-010-00"}}
+  (folder / "testset.txt").unlink()
+  assert iam_words.read_partition(str(root)) is None
 
 
 def test_load_word_image_reports_why_it_skips(tmp_path):
@@ -177,10 +328,9 @@ def test_selection_counts_and_small_folders_still_get_a_test_writer(tmp_path):
   root = make_iam_fixture(tmp_path / "iam")
   records = iam_words.parse_words_txt(os.path.join(root, "words.txt"))
   kept, dropped = iam_words.select_words(records, keep_segmentation_errors=False)
-  assert dropped == {"segmentation_error": 1, "punctuation_only": 1}
-  assert len(kept) == len(FIXTURE_WORDS) - 2
-  writers = iam_words.parse_forms_txt(os.path.join(root, "forms.txt"))
-  assert writers == {"a01-000u": 0, "b02-010": 1}
+  assert dropped == {"segmentation_error": 1, "punctuation_only": 3, "outside_alphabet": 1}
+  assert len(kept) == len(FIXTURE_WORDS) - 5
+  writers = iam_words.form_writers(iam_words.parse_forms_txt(os.path.join(root, "forms.txt")))
   split = iam_words.writer_disjoint_split(kept, writers, test_percent=10)
   assert split["train"] and split["test"]
   test_forms = {r.form_id for r in split["test"]}

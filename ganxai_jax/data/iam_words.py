@@ -2,9 +2,26 @@
 
 Reads the release as distributed by the University of Bern (registration needed, so nothing is
 downloaded here): `words.txt` and the word images `words/a01/a01-000u/a01-000u-00-00.png`, plus
-`forms.txt` for writer ids when present. Preprocessing follows ScrabbleGAN:
+`forms.txt` for writer ids when present.
 
-* words whose segmentation is `er` are dropped (configurable: `keep_segmentation_errors`);
+`words.txt`: `#` lines are its header. Its header documents ten fields,
+`a01-000u-00-00 ok 154 1 408 768 27 51 AT A` (word id, segmentation result, graylevel, number of
+components, bounding box x y w h, grammatical tag, transcription), but the data lines of the
+release leave the number of components out: `a01-000u-00-00 ok 154 408 768 27 51 AT A` (nine
+fields). Both forms are read: the transcription is always the last field and the grammatical tag
+the one before it; the number of components is kept when present. The header names the bad
+segmentation result `er`; the data lines write `err`; both are read. A line with another number of
+fields, another segmentation result, a malformed word id or a non-integer graylevel, count or
+bounding box stops the build with the file and line number, since it means the file is not IAM's
+`words.txt`.
+
+`forms.txt` (`a01-000u 000 2 prt 7 5 52 36`): form id, writer id (zero-padded, read as an int),
+number of sentences, word segmentation (`prt` or `all`), lines, lines correctly segmented, words,
+words in correctly segmented lines. A malformed line stops the build likewise.
+
+Preprocessing follows ScrabbleGAN:
+
+* words whose segmentation is bad (`err`) are dropped (configurable: `keep_segmentation_errors`);
 * words that are only punctuation (no letter or digit) are dropped, as are words with characters
   outside the 80-symbol alphabet (none in the real release);
 * images are resized to height 32 and width 16 × number of characters; before that, a word whose
@@ -13,17 +30,20 @@ downloaded here): `words.txt` and the word images `words/a01/a01-000u/a01-000u-0
 * images are stored as uint8 `[32, 16·n, 1]`, white background, and scaled to [-1, 1] by the input
   pipeline.
 
-Unreadable, missing or empty image files are skipped and counted (logged at the end of each split);
-they never stop the build. A malformed line of `words.txt` does stop it, with the file and line
-number, since it means the file is not IAM's `words.txt`.
+Unreadable, missing or empty image files are skipped; they never stop the build. Every dropped
+word is counted by reason (`DROP_REASONS`), split by split; the counts are logged at the end of each
+split, kept in the builder's `dropped` attribute and written to the data set's metadata
+(`builder.info.metadata["dropped"]`). Each example keeps the word's grammatical tag (feature `tag`,
+a string such as `AT`, `NN` or `.`, of IAM's tagset.txt) and its `word_id`.
 
 Splits: when the standard partition lists of IAM's "large writer independent text line recognition
 task" are present (`trainset.txt`, `validationset1.txt`, `validationset2.txt`, `testset.txt`, in
 the manual folder or its `largeWriterIndependentTextLineRecognitionTask/` subfolder), they define
-train, validation (both validation lists) and test. Otherwise the split is writer-disjoint by a
-stable hash of the writer id (of the form id when `forms.txt` is absent): `test_percent` of the
-writers go to test (at least one writer when there are two or more, so that small folders have a
-test split).
+train, validation (both validation lists) and test. They list line ids (`a01-000u-00`), one a line;
+a word goes to the split that lists its line, and words of lines that no list names are dropped as
+`not_in_partition`. Otherwise the split is writer-disjoint by a stable hash of the writer id (of the
+form id when `forms.txt` is absent): `test_percent` of the writers go to test (at least one writer
+when there are two or more, so that small folders have a test split).
 """
 from __future__ import annotations
 
@@ -63,12 +83,36 @@ PARTITION_FILES = {
 _PARTITION_SUBFOLDER = "largeWriterIndependentTextLineRecognitionTask"
 
 
+# Why words are dropped, in the order they are checked; every dropped word counts under one reason.
+DROP_REASONS = (
+    "not_in_partition",    # Its line is in none of the standard partition lists (when present).
+    "segmentation_error",  # `err` in words.txt (unless keep_segmentation_errors).
+    "punctuation_only",    # No letter or digit, e.g. `.` or `,`.
+    "outside_alphabet",    # A character outside the 80-symbol IAM alphabet.
+    "missing",             # No image file.
+    "unreadable",          # The image file cannot be decoded.
+    "empty",               # The image has no pixels.
+    "width_outlier",       # Width per character after scaling to height 32 outside the bounds.
+)
+
+# The segmentation results of words.txt: its header names the bad one `er`, its data lines `err`.
+_SEGMENTATION_OK = "ok"
+_SEGMENTATION_ERROR = ("er", "err")
+
+
 @dataclasses.dataclass(frozen=True)
 class WordRecord:
-  """One line of `words.txt`: the word's id, segmentation status and transcription."""
+  """One data line of `words.txt`.
+
+  `num_components` is None when the line leaves it out, as the release's data lines do.
+  """
   word_id: str
   segmentation_ok: bool
   transcription: str
+  tag: str = ""
+  graylevel: int = -1
+  num_components: int | None = None
+  bbox: tuple[int, int, int, int] = (-1, -1, -1, -1)
 
   @property
   def form_id(self) -> str:
@@ -84,6 +128,19 @@ class WordRecord:
     """Where IAM puts the word's image: `words/a01/a01-000u/a01-000u-00-00.png`."""
     part = self.word_id.split("-")[0]
     return os.path.join(manual_dir, "words", part, self.form_id, self.word_id + ".png")
+
+
+@dataclasses.dataclass(frozen=True)
+class FormRecord:
+  """One data line of `forms.txt`: `a01-000u 000 2 prt 7 5 52 36`."""
+  form_id: str
+  writer: int
+  num_sentences: int
+  segmentation: str  # 'prt' (some lines correctly segmented) or 'all'.
+  num_lines: int
+  num_lines_ok: int
+  num_words: int
+  num_words_ok: int
 
 
 def _find_file(manual_dir: str, name: str) -> str | None:
@@ -107,11 +164,37 @@ def check_manual_dir(manual_dir: str) -> str:
   return words_txt
 
 
-def parse_words_txt(path: str) -> list[WordRecord]:
-  """Parses IAM's `words.txt`, skipping `#` comment lines and blank lines.
+def _is_int(field: str) -> bool:
+  return field.lstrip("-").isdigit()
 
-  A data line reads `a01-000u-00-00 ok 154 408 768 27 51 AT A`: id, segmentation (`ok` or `er`),
-  grey level, bounding box x y w h, grammatical tag, transcription.
+
+def parse_words_line(line: str) -> tuple[WordRecord | None, str | None]:
+  """Parses one data line of `words.txt`: `(record, None)`, or `(None, what is wrong with it)`.
+
+  Nine fields as the release's data lines read (`a01-000u-00-00 ok 154 408 768 27 51 AT A`), or
+  ten as its header's example reads (`a01-000u-00-00 ok 154 1 408 768 27 51 AT A`, with the number
+  of components after the graylevel). The transcription is the last field, the tag the one before.
+  """
+  fields = line.split()
+  if len(fields) not in (9, 10):
+    return None, (f"expected 9 fields (id, segmentation, graylevel, x, y, w, h, tag, transcription) "
+                  f"or 10 (with the number of components after the graylevel), found {len(fields)}")
+  if fields[1] != _SEGMENTATION_OK and fields[1] not in _SEGMENTATION_ERROR:
+    return None, f"segmentation result is {fields[1]!r}, expected 'ok', 'err' or 'er'"
+  if len(fields[0].split("-")) != 4:
+    return None, f"word id {fields[0]!r} is not of the form a01-000u-00-00"
+  numbers = fields[2:-2]
+  if not all(_is_int(f) for f in numbers):
+    return None, f"graylevel, components and bounding box {' '.join(numbers)!r} are not all integers"
+  values = [int(f) for f in numbers]
+  graylevel, num_components = values[0], (values[1] if len(values) == 6 else None)
+  return WordRecord(word_id=fields[0], segmentation_ok=fields[1] == _SEGMENTATION_OK,
+                    transcription=fields[-1], tag=fields[-2], graylevel=graylevel,
+                    num_components=num_components, bbox=tuple(values[-4:])), None
+
+
+def parse_words_txt(path: str) -> list[WordRecord]:
+  """Parses IAM's `words.txt` (see `parse_words_line`), skipping `#` header lines and blank lines.
 
   Raises:
     ValueError: on a malformed line, naming the file and line number.
@@ -119,36 +202,47 @@ def parse_words_txt(path: str) -> list[WordRecord]:
   records = []
   with open(path, encoding="utf-8") as fh:
     for line_number, line in enumerate(fh, start=1):
-      line = line.rstrip("\n")
+      line = line.rstrip("\r\n")
       if not line.strip() or line.startswith("#"):
         continue
-      fields = line.split(" ")
-      problem = None
-      if len(fields) < 9:
-        problem = f"expected at least 9 space-separated fields, found {len(fields)}"
-      elif fields[1] not in ("ok", "er"):
-        problem = f"segmentation status is {fields[1]!r}, expected 'ok' or 'er'"
-      elif len(fields[0].split("-")) != 4:
-        problem = f"word id {fields[0]!r} is not of the form a01-000u-00-00"
+      record, problem = parse_words_line(line)
       if problem:
         raise ValueError(f"{path}:{line_number}: malformed words.txt line ({problem}): {line!r}")
-      # A transcription never holds a space in the release; joining keeps one intact if it did.
-      records.append(WordRecord(fields[0], fields[1] == "ok", " ".join(fields[8:])))
+      records.append(record)
   return records
 
 
-def parse_forms_txt(path: str) -> dict[str, int]:
-  """Maps form id to writer id from IAM's `forms.txt` (`a01-000u 000 2 prt 7 5 52 36`)."""
-  writers = {}
+def parse_forms_txt(path: str) -> dict[str, FormRecord]:
+  """Maps form id to its line of IAM's `forms.txt` (`a01-000u 000 2 prt 7 5 52 36`).
+
+  Raises:
+    ValueError: on a malformed line (not eight fields, a non-numeric count or writer id), naming
+      the file and line number.
+  """
+  forms = {}
   with open(path, encoding="utf-8") as fh:
     for line_number, line in enumerate(fh, start=1):
       if not line.strip() or line.startswith("#"):
         continue
       fields = line.split()
-      if len(fields) < 2 or not fields[1].isdigit():
-        raise ValueError(f"{path}:{line_number}: malformed forms.txt line: {line.rstrip()!r}")
-      writers[fields[0]] = int(fields[1])
-  return writers
+      numeric = [fields[i] for i in (1, 2, 4, 5, 6, 7)] if len(fields) == 8 else []
+      if len(fields) != 8:
+        problem = f"expected 8 fields, found {len(fields)}"
+      elif not all(f.isdigit() for f in numeric):
+        problem = "writer id and counts must be non-negative integers"
+      else:
+        problem = None
+      if problem:
+        raise ValueError(f"{path}:{line_number}: malformed forms.txt line ({problem}): "
+                         f"{line.rstrip()!r}")
+      forms[fields[0]] = FormRecord(fields[0], int(fields[1]), int(fields[2]), fields[3],
+                                    int(fields[4]), int(fields[5]), int(fields[6]), int(fields[7]))
+  return forms
+
+
+def form_writers(forms: dict[str, FormRecord]) -> dict[str, int]:
+  """Form id -> writer id."""
+  return {form_id: form.writer for form_id, form in forms.items()}
 
 
 def read_partition(manual_dir: str) -> dict[str, set[str]] | None:
@@ -180,7 +274,7 @@ def hash_percent(key: str) -> int:
 
 def select_words(records: list[WordRecord], keep_segmentation_errors: bool
                  ) -> tuple[list[WordRecord], collections.Counter]:
-  """Drops `er` words (unless kept), punctuation-only words and words outside the alphabet.
+  """Drops `err` words (unless kept), punctuation-only words and words outside the alphabet.
 
   Returns the kept records and the number dropped for each reason.
   """
@@ -280,56 +374,111 @@ def word_features(**extra: tfds.features.FeatureConnector) -> tfds.features.Feat
   })
 
 
-class IamWords(tfds.core.GeneratorBasedBuilder):
-  """IAM offline handwritten words, ScrabbleGAN preprocessing, from a folder the user provides."""
+def assign_splits(records: list[WordRecord], partition: dict[str, set[str]] | None,
+                  writers: dict[str, int], test_percent: int
+                  ) -> tuple[dict[str, list[WordRecord]], int]:
+  """Each word's split, by the partition lists when given, else writer-disjoint by hash.
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  Returns the words of each split and the number of words whose line no partition list names.
+  """
+  if partition is None:
+    return writer_disjoint_split(records, writers, test_percent), 0
+  split_of_line = {line_id: split for split, line_ids in partition.items() for line_id in line_ids}
+  by_split: dict[str, list[WordRecord]] = {split: [] for split in partition}
+  unassigned = 0
+  for record in records:
+    split = split_of_line.get(record.line_id)
+    if split is None:
+      unassigned += 1
+    else:
+      by_split[split].append(record)
+  return by_split, unassigned
+
+
+class IamWords(tfds.core.GeneratorBasedBuilder):
+  """IAM offline handwritten words, ScrabbleGAN preprocessing, from a folder the user provides.
+
+  After `download_and_prepare`, `dropped` maps each split to its `collections.Counter` of dropped
+  words by reason (`DROP_REASONS`), and 'unassigned' to the words of lines no partition list names;
+  the same counts are in `info.metadata["dropped"]`, also when the prepared data set is reused.
+  """
+
+  VERSION = tfds.core.Version("2.0.0")
+  RELEASE_NOTES = {
+      "1.0.0": "Initial release.",
+      "2.0.0": "words.txt read in both its forms: the release's nine-field data lines and the "
+               "header's ten-field example (with the number of components); the transcription is "
+               "the last field, the grammatical tag is kept as feature `tag`; `err` read as a "
+               "segmentation error; forms.txt read in full; dropped words counted by reason in "
+               "the metadata.",
+  }
   MANUAL_DOWNLOAD_INSTRUCTIONS = IAM_WORDS_INSTRUCTIONS
   BUILDER_CONFIGS = [iam_config()]
   DEFAULT_CONFIG_NAME = "default"
 
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
+    self.dropped: dict[str, collections.Counter] = {}
+
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
-        features=word_features(word_id=tfds.features.Tensor(shape=(), dtype=np.str_)),
+        features=word_features(word_id=tfds.features.Tensor(shape=(), dtype=np.str_),
+                               tag=tfds.features.Tensor(shape=(), dtype=np.str_)),
+        metadata=tfds.core.MetadataDict(),
         homepage="https://fki.tic.heia-fr.ch/databases/iam-handwriting-database",
-        description="IAM handwritten words resized to height 32 and 16 pixels per character.")
+        description="IAM handwritten words resized to height 32 and 16 pixels per character, with "
+                    "their grammatical tag.")
 
   def _split_generators(self, dl_manager):
     manual_dir = str(dl_manager.manual_dir)
     words_txt = check_manual_dir(manual_dir)
     forms_txt = _find_file(manual_dir, "forms.txt")
-    writers = parse_forms_txt(forms_txt) if forms_txt else {}
-    records, skipped = select_words(parse_words_txt(words_txt),
-                                    self.builder_config.keep_segmentation_errors)
-    logging.info("iam_words: %d words selected by their transcription; dropped %s", len(records),
-                 dict(skipped) or "none")
-    partition = read_partition(manual_dir)
-    if partition is not None:
-      by_split = {split: [r for r in records if r.line_id in line_ids]
-                  for split, line_ids in partition.items()}
-    else:
-      by_split = writer_disjoint_split(records, writers, self.builder_config.test_percent)
-    # TFDS cannot write a split without examples (possible only for tiny folders).
-    return {split: self._generate_examples(manual_dir, split_records, writers, split)
-            for split, split_records in by_split.items() if split_records}
+    writers = form_writers(parse_forms_txt(forms_txt)) if forms_txt else {}
+    records = parse_words_txt(words_txt)
+    by_split, unassigned = assign_splits(records, read_partition(manual_dir), writers,
+                                         self.builder_config.test_percent)
+    self.dropped = {}
+    if unassigned:
+      self._record_dropped("unassigned", collections.Counter(not_in_partition=unassigned))
+      logging.info("iam_words: %d words of lines in no partition list dropped", unassigned)
+    generators = {}
+    for split, split_records in by_split.items():
+      kept, dropped = select_words(split_records, self.builder_config.keep_segmentation_errors)
+      if kept:
+        generators[split] = self._generate_examples(manual_dir, kept, writers, split, dropped)
+      else:  # TFDS cannot write a split without examples (possible only for tiny folders).
+        self._record_dropped(split, dropped)
+        logging.info("iam_words %s: no word left; dropped %s", split, dict(dropped) or "nothing")
+    return generators
+
+  def _record_dropped(self, split: str, dropped: collections.Counter) -> None:
+    self.dropped[split] = dropped
+    self.info.metadata["dropped"] = {name: {reason: counts[reason] for reason in DROP_REASONS
+                                            if counts[reason]}
+                                     for name, counts in self.dropped.items()}
 
   def _generate_examples(self, manual_dir: str, records: list[WordRecord], writers: dict[str, int],
-                         split: str) -> Iterator[tuple[str, dict]]:
+                         split: str, dropped: collections.Counter) -> Iterator[tuple[str, dict]]:
     config = self.builder_config
-    skipped: collections.Counter = collections.Counter()
+    dropped = collections.Counter(dropped)
+    kept = 0
     for record in records:
       word = record.transcription
       image, status = load_word_image(record.image_path(manual_dir), len(word),
                                       config.min_width_per_char, config.max_width_per_char)
       if image is None:
-        skipped[status] += 1
+        dropped[status] += 1
         continue
+      kept += 1
       yield record.word_id, {
           "image": image[..., None],
           "text": word,
           "labels": text.encode(word),
           "writer": np.int32(writers.get(record.form_id, UNKNOWN_WRITER)),
           "word_id": record.word_id,
+          "tag": record.tag,
       }
-    logging.info("iam_words %s: skipped %s", split, dict(skipped) or "nothing")
+    self._record_dropped(split, dropped)
+    logging.info("iam_words %s: %d words kept; dropped %s", split, kept,
+                 {reason: dropped[reason] for reason in DROP_REASONS if dropped[reason]}
+                 or "nothing")
