@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import ml_collections
 
+from configs import parse_variant
+
 METHODS = ("attention", "directions", "ganspace", "sefa")
 OPTIONS = ("tiny",)
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  parts = [p.strip() for p in (arg or "directions").split(",") if p.strip()]
-  method, options = parts[0], set(parts[1:])
-  if method not in METHODS:
-    raise ValueError(f"explain method {method!r} is not one of {METHODS}.")
-  if options - set(OPTIONS):
-    raise ValueError(f"explain options {sorted(options - set(OPTIONS))} are not among {OPTIONS}.")
+  method, options = parse_variant(arg, "configs/explain.py", METHODS, OPTIONS, default="directions")
   tiny = "tiny" in options
   config = ml_collections.ConfigDict()
   config.method = method

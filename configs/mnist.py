@@ -12,26 +12,14 @@ import os
 
 import ml_collections
 
+from configs import parse_variant
+
 VARIANTS = ("gan", "cgan", "sagan", "infogan")
 OPTIONS = ("tiny",)
 
 
-def parse_arg(arg: str | None, default: str) -> tuple[str, set[str]]:
-  """Splits 'variant,option,...' and rejects unknown parts with a one-line error."""
-  parts = [p.strip() for p in (arg or default).split(",") if p.strip()]
-  variant, options = (parts[0], set(parts[1:])) if parts else (default, set())
-  if variant in OPTIONS:  # 'tiny' alone means the default variant, tiny.
-    variant, options = default, options | {variant}
-  if variant not in VARIANTS:
-    raise ValueError(f"config variant {variant!r} is not one of {VARIANTS}.")
-  unknown = options - set(OPTIONS)
-  if unknown:
-    raise ValueError(f"config options {sorted(unknown)} are not among {OPTIONS}.")
-  return variant, options
-
-
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  variant, options = parse_arg(arg, "cgan")
+  variant, options = parse_variant(arg, "configs/mnist.py", VARIANTS, OPTIONS, default="cgan")
   config = ml_collections.ConfigDict()
   config.model = variant
   config.seed = 0

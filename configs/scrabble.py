@@ -31,13 +31,13 @@ import os
 
 import ml_collections
 
+from configs import parse_variant
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The configuration for the comma-separated variant list `arg` (see the module docstring)."""
-  variants = {v.strip() for v in (arg or "").split(",") if v.strip()}
-  unknown = variants - {"tiny", "cpu", "iam"}
-  if unknown:
-    raise ValueError(f"Unknown variant(s) {sorted(unknown)} of configs/scrabble.py; use tiny, cpu, iam.")
+  # Every part is an option here: they combine (tiny,cpu), none excludes another.
+  _, variants = parse_variant(arg, "configs/scrabble.py", (), ("tiny", "cpu", "iam"))
   tiny, cpu = "tiny" in variants, "cpu" in variants
   config = ml_collections.ConfigDict()
 

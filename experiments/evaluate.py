@@ -6,6 +6,7 @@
 from absl import flags
 
 from ganxai_jax import cli
+from ganxai_jax import config_checks
 from ganxai_jax.evaluation import scrabble_eval
 from ganxai_jax.training import trainer
 
@@ -23,4 +24,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  cli.run(main)
+  cli.run(main, check=config_checks.for_command("evaluate"))

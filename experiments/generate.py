@@ -5,6 +5,7 @@
 from absl import flags
 
 from ganxai_jax import cli
+from ganxai_jax import config_checks
 from ganxai_jax import generation
 
 FLAGS = flags.FLAGS
@@ -24,4 +25,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  cli.run(main)
+  cli.run(main, check=config_checks.for_command("generate"))

@@ -1,0 +1,563 @@
+"""Every config value and flag of the commands, checked once the flags are parsed and before anything
+is read, prepared, compiled or written.
+
+A value outside its range raises `ConfigError` (a `UsageError`: the CLI prints it in one line and exits
+with code 2) naming the key, the bad value and what is allowed, e.g.
+`config.num_train_steps=-5: must be an integer >= 1`. The ranges are those the code that reads each
+key relies on: `*_every_steps` that the loops use as `step % every` must be at least 1, those the loops
+skip when 0 may be 0, and so on. Constraints that only the trained generator can decide (directions
+`num_directions <= latent_dim`) are left to the code that knows it.
+
+`for_command(name)` gives each `experiments/*.py` the callable that `cli.run(main, check=...)` calls
+with the parsed flags; it also names the config files the command takes, for `--help` and errors.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import json
+import math
+import os
+from typing import Any, Callable, Iterable, NoReturn, Sequence
+
+import jax
+import ml_collections
+from absl import flags
+
+from configs import mnist as mnist_configs
+from ganxai_jax.data import handwriting
+from ganxai_jax.data import iam_words
+from ganxai_jax.data import mnist as mnist_data
+from ganxai_jax.data import pipeline
+from ganxai_jax.data import synthetic_handwriting
+from ganxai_jax.errors import ConfigError, UsageError
+from ganxai_jax.explain import directions
+from ganxai_jax.explain import runner
+from ganxai_jax.generators import words as word_generators
+from ganxai_jax.models import layers
+from ganxai_jax.models import scrabblegan
+from ganxai_jax.training import losses
+from ganxai_jax.training import sweep
+
+# The MNIST models are configs/mnist.py's variants; experiments/train.py sends 'scrabblegan' elsewhere.
+MNIST_MODELS = tuple(mnist_configs.VARIANTS)
+MODELS = MNIST_MODELS + ("scrabblegan",)
+# Resolutions after which dcgan.Generator / dcgan.Discriminator place self-attention (others are ignored).
+MNIST_ATTENTION_RESOLUTIONS = (7, 14)
+# scrabble_step.make_train_step: two jitted steps picked on the host, or one with jax.lax.cond.
+G_SCHEDULES = ("host", "cond")
+# What a recognizer's workdir holds (recognizer_training writes both; scrabble_eval reads them).
+RECOGNIZER_FILES = ("recognizer.json", "checkpoints")
+
+
+# ---- Values --------------------------------------------------------------------------------------
+
+def _fail(name: str, value: Any, allowed: str) -> NoReturn:
+  raise ConfigError(f"{name}={value!r}: {allowed}")
+
+
+def _get(config: ml_collections.ConfigDict, key: str) -> Any:
+  """`config`'s value at the dotted `key`; a config without it does not fit the code that reads it."""
+  node = config
+  for part in key.split("."):
+    if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+      raise ConfigError(f"config.{key} is missing: the config does not fit this code; start from the "
+                        "config files in configs/.")
+    node = node[part]
+  return node
+
+
+def _is_int(value: Any) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+  return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def check_int(name: str, value: Any, minimum: int, maximum: int | None = None, zero: str = "") -> None:
+  """Raises `ConfigError` unless `value` is an integer in [minimum, maximum] (no upper bound when
+  `maximum` is None); `zero` says what 0 means where it is allowed, e.g. 'never'."""
+  if _is_int(value) and value >= minimum and (maximum is None or value <= maximum):
+    return
+  allowed = f"an integer >= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
+  _fail(name, value, f"must be {allowed}" + (f" (0: {zero})" if zero else ""))
+
+
+def check_number(name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False,
+                 high_open: bool = True, zero: str = "") -> None:
+  """Raises `ConfigError` unless `value` is a finite number in the interval from `low` to `high`
+  (open at either end where told); `zero` says what 0 means where it is allowed."""
+  inside = (_is_number(value) and (value > low if low_open else value >= low)
+            and (value < high if high_open else value <= high))
+  if inside:
+    return
+  if high == math.inf:
+    allowed = f"a number {'>' if low_open else '>='} {low:g}"
+  else:
+    allowed = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+  _fail(name, value, f"must be {allowed}" + (f" (0: {zero})" if zero else ""))
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
+  """Raises `ConfigError` listing the allowed values unless `value` is one of them."""
+  allowed = tuple(allowed)
+  if value not in allowed:
+    _fail(name, value, f"must be one of {', '.join(map(repr, allowed))}")
+
+
+def _bool(config: ml_collections.ConfigDict, key: str) -> None:
+  if not isinstance(_get(config, key), bool):
+    _fail(f"config.{key}", _get(config, key), "must be True or False")
+
+
+def _int(config: ml_collections.ConfigDict, key: str, minimum: int, maximum: int | None = None,
+         zero: str = "") -> None:
+  check_int(f"config.{key}", _get(config, key), minimum, maximum, zero)
+
+
+def _number(config: ml_collections.ConfigDict, key: str, low: float, high: float = math.inf,
+            low_open: bool = False, high_open: bool = True, zero: str = "") -> None:
+  check_number(f"config.{key}", _get(config, key), low, high, low_open, high_open, zero)
+
+
+def _choice(config: ml_collections.ConfigDict, key: str, allowed: Iterable[Any]) -> None:
+  check_choice(f"config.{key}", _get(config, key), allowed)
+
+
+def _int_tuple(config: ml_collections.ConfigDict, key: str, allowed: Sequence[int] | None = None,
+               minimum: int = 1) -> None:
+  """A tuple of integers, each among `allowed` (or at least `minimum`); () is always allowed."""
+  value = _get(config, key)
+  items = tuple(value) if isinstance(value, (tuple, list)) else None
+  if items is not None and all(_is_int(v) for v in items):
+    if allowed is None and all(v >= minimum for v in items):
+      return
+    if allowed is not None and all(v in allowed for v in items):
+      return
+  what = (f"integers among {', '.join(map(str, allowed))}" if allowed is not None
+          else f"integers >= {minimum}")
+  example = (allowed or [minimum])[0]
+  _fail(f"config.{key}", value, f"must be a tuple of {what}, e.g. --config.{key}='({example},)' (() for none)")
+
+
+def _words(config: ml_collections.ConfigDict, key: str) -> None:
+  """A non-empty tuple of words the ScrabbleGAN generator can write (see `generators.words.check_text`)."""
+  value = _get(config, key)
+  if (not isinstance(value, (tuple, list)) or not value
+      or not all(isinstance(w, str) and len(w.split()) == 1 for w in value)):
+    _fail(f"config.{key}", value, "must be a non-empty tuple of words, e.g. --config."
+          f"{key}=\"('Shalom', 'world')\"")
+  try:
+    word_generators.check_text(" ".join(value))
+  except UsageError as e:
+    _fail(f"config.{key}", value, str(e))
+
+
+def _word(name: str, text: str, max_length: int = 0) -> None:
+  try:
+    word_generators.check_text(text, max_length)
+  except UsageError as e:
+    raise ConfigError(f"{name}={text!r}: {e}") from None
+
+
+# ---- Paths ---------------------------------------------------------------------------------------
+
+def check_workdir(path: str | None, name: str = "--workdir") -> None:
+  """Raises `ConfigError` unless `path` names a folder that exists or can be created: not a file, and
+  its nearest existing ancestor a folder this process may write in. Creates nothing."""
+  if not path:
+    _fail(name, path, "must name a folder")
+  full = os.path.abspath(os.path.expanduser(path))
+  if os.path.exists(full):
+    if not os.path.isdir(full):
+      _fail(name, path, "is a file; it must be a folder (one that exists or can be created)")
+    if not os.access(full, os.W_OK | os.X_OK):
+      _fail(name, path, "is a folder this user cannot write in")
+    return
+  ancestor = os.path.dirname(full)
+  while not os.path.exists(ancestor):
+    ancestor = os.path.dirname(ancestor)
+  if not os.path.isdir(ancestor):
+    _fail(name, path, f"cannot be created: {ancestor!r} is a file, not a folder")
+  if not os.access(ancestor, os.W_OK | os.X_OK):
+    _fail(name, path, f"cannot be created: this user cannot write in {ancestor!r}")
+
+
+def check_output_file(name: str, path: str) -> None:
+  """Raises `ConfigError` unless `path` names a file (not a folder) in a folder that exists."""
+  folder = os.path.dirname(os.path.abspath(path)) if path else ""
+  if not path or os.path.isdir(path):
+    _fail(name, path, "must name a file, e.g. out.png")
+  if not os.path.isdir(folder):
+    _fail(name, path, f"the folder {folder!r} does not exist; create it or choose another")
+
+
+def check_run_folder(name: str, path: str, models: Sequence[str] = MODELS) -> dict[str, Any]:
+  """Raises `ConfigError` unless `path` is a training run's folder (`config.json` of one of `models`,
+  and `checkpoints/`); returns the run's config as a dict."""
+  if not path or not os.path.isdir(path):
+    _fail(name, path, "must be a training run's folder (it holds config.json and checkpoints/), and "
+          + ("it is empty" if not path else "it does not exist"))
+  config_path = os.path.join(path, "config.json")
+  if not os.path.isfile(config_path):
+    _fail(name, path, "holds no config.json: it is not a training run's folder")
+  try:
+    with open(config_path, encoding="utf-8") as fh:
+      run_config = json.load(fh)
+  except (OSError, ValueError) as e:
+    _fail(name, path, f"its config.json cannot be read ({' '.join(str(e).split())})")
+  if not isinstance(run_config, dict) or run_config.get("model") not in models:
+    model = run_config.get("model") if isinstance(run_config, dict) else None
+    _fail(name, path, f"holds a run of model={model!r}; this command takes runs of "
+          f"{', '.join(map(repr, models))}")
+  if not os.path.isdir(os.path.join(path, "checkpoints")):
+    _fail(name, path, "holds no checkpoints/; train first with experiments.train")
+  return run_config
+
+
+def _recognizer_folder(name: str, path: str) -> None:
+  if not os.path.isdir(path):
+    _fail(name, path, "does not exist; train a recognizer there first with experiments.train_recognizer")
+  missing = [f for f in RECOGNIZER_FILES if not os.path.exists(os.path.join(path, f))]
+  if missing:
+    _fail(name, path, f"holds no {' or '.join(missing)}: it is not a folder of experiments.train_recognizer")
+
+
+def _folder_to_write(config: ml_collections.ConfigDict, key: str) -> None:
+  """An optional folder ('' for the default) that the code creates when needed."""
+  if _get(config, key):
+    check_workdir(_get(config, key), f"config.{key}")
+
+
+# ---- MNIST GANs (configs/mnist.py) ---------------------------------------------------------------
+
+def _check_mnist(config: ml_collections.ConfigDict) -> None:
+  _int(config, "seed", 0)
+  _choice(config, "dataset", pipeline.MNIST_DATASETS)
+  _folder_to_write(config, "data_dir")
+  manual_dir = _get(config, "manual_dir")
+  if pipeline.MNIST_DATASETS[config.dataset]:  # A data set the user downloaded by hand.
+    try:
+      mnist_data.find_idx_files(manual_dir or "")
+    except FileNotFoundError as e:
+      first_line = str(e).splitlines()[0].rstrip(".")
+      _fail("config.manual_dir", manual_dir, f"{first_line}; dataset={config.dataset!r} needs a folder "
+            f"with {', '.join(mnist_data.IDX_FILES.values())} (each may be gzipped)")
+  _int(config, "latent_dim", 1)
+  # Labels are the ten digits: a conditional model embeds ten classes, an unconditional one none.
+  _choice(config, "num_classes", (0, 10))
+  _int(config, "num_categorical", 0)
+  _int(config, "num_continuous", 0)
+  for key in ("g_channels", "d_channels"):
+    _int(config, key, 1)
+  for key in ("g_hidden_dim", "d_hidden_dim"):
+    _int(config, key, 0, zero="no hidden layer")
+  for key in ("g_spectral_norm", "d_spectral_norm", "d_batch_norm"):
+    _bool(config, key)
+  for key in ("g_attention", "d_attention"):
+    _int_tuple(config, key, MNIST_ATTENTION_RESOLUTIONS)
+  _choice(config, "loss", losses.LOSSES)
+  _batch_size(config, "batch_size")
+  _int(config, "num_train_steps", 1)
+  for key in ("g_lr", "d_lr"):
+    _number(config, key, 0, low_open=True)
+  for key in ("beta1", "beta2"):
+    _number(config, key, 0, 1)
+  for key in ("info_weight", "info_continuous_weight"):
+    _number(config, key, 0)
+  _number(config, "ema_decay", 0, 1, zero="no EMA")
+  for key in ("log_every_steps", "checkpoint_every_steps"):
+    _int(config, key, 1)
+  _int(config, "sample_every_steps", 0, zero="only at the end")
+  _int(config, "eval_every_steps", 0, zero="only at the end")
+  _int(config, "keep_checkpoints", 1)
+  _int(config, "classifier_steps", 1)
+
+
+def _batch_size(config: ml_collections.ConfigDict, key: str) -> None:
+  """A global batch splits evenly over every device of the run."""
+  _int(config, key, 1)
+  if _get(config, key) % jax.device_count():
+    _fail(f"config.{key}", _get(config, key),
+          f"must be a multiple of the {jax.device_count()} devices of the run")
+
+
+# ---- Handwriting data and ScrabbleGAN (configs/scrabble.py) --------------------------------------
+
+def check_data(config: ml_collections.ConfigDict) -> None:
+  """Checks the data keys of configs/scrabble.py (what experiments.show_data reads): the data set and
+  its size, `data_dir`, `manual_dir` for IAM, the seed, the length buckets and the IAM options."""
+  _choice(config, "dataset", handwriting.DATASETS)
+  sizes = [c.name for c in synthetic_handwriting.SyntheticHandwriting.BUILDER_CONFIGS]
+  _choice(config, "synthetic_size", sizes)  # Read only for synthetic words, but a typo is a typo.
+  _folder_to_write(config, "data_dir")
+  manual_dir = _get(config, "manual_dir")
+  if config.dataset == "iam_words":
+    if not manual_dir:
+      _fail("config.manual_dir", manual_dir, "dataset='iam_words' needs the IAM folder "
+            "(words.txt, words/), e.g. --config.manual_dir=IAM_FOLDER")
+    try:
+      iam_words.check_manual_dir(os.path.expanduser(manual_dir))
+    except FileNotFoundError as e:
+      _fail("config.manual_dir", manual_dir,
+            f"{str(e).splitlines()[0].rstrip('.')}; see ganxai_jax/data/iam_words.py for what it holds")
+  _int(config, "seed", 0)
+  _int(config, "bucket_size", 1)
+  _bool(config, "iam.keep_segmentation_errors")
+  _number(config, "iam.min_width_per_char", 0, low_open=True)
+  _number(config, "iam.max_width_per_char", config.iam.min_width_per_char, low_open=True)
+  _int(config, "iam.test_percent", 0, 100)
+
+
+def check_recognizer(config: ml_collections.ConfigDict) -> None:
+  """Checks what experiments.train_recognizer reads: the data keys (`check_data`) and the config's
+  `recognizer` section."""
+  check_data(config)
+  _number(config, "recognizer.width_multiplier", 0, low_open=True)
+  # Every process reads its own share of a batch.
+  _int(config, "recognizer.batch_size", 1)
+  if config.recognizer.batch_size % jax.process_count():
+    _fail("config.recognizer.batch_size", config.recognizer.batch_size,
+          f"must be a multiple of the {jax.process_count()} processes of the run")
+  _number(config, "recognizer.learning_rate", 0, low_open=True)
+  _int(config, "recognizer.num_steps", 1)
+  for key in ("recognizer.log_every_steps", "recognizer.checkpoint_every_steps"):
+    _int(config, key, 1)
+  _number(config, "recognizer.max_minutes", 0, zero="no limit")
+
+
+def _attention_heights() -> tuple[tuple[int, ...], tuple[int, ...]]:
+  """Heights of the outputs of ScrabbleGAN's G up-blocks and D down-blocks: where attention can sit."""
+  g_heights, height = [], scrabblegan.PATCH_SIZE
+  for factor, _ in scrabblegan.G_UPSAMPLING:
+    height *= factor
+    g_heights.append(height)
+  d_heights = []
+  for downsample in scrabblegan.D_DOWNSAMPLE:
+    height //= 2 if downsample else 1
+    d_heights.append(height)
+  return tuple(g_heights), tuple(sorted(set(d_heights)))
+
+
+def _check_scrabble(config: ml_collections.ConfigDict) -> None:
+  check_data(config)
+  _batch_size(config, "batch_size")
+  _number(config, "width_multiplier", 0, low_open=True)
+  num_chunks = len(scrabblegan.G_UPSAMPLING) + 1  # G splits z into one chunk per block and the filter bank.
+  _int(config, "z_dim", num_chunks)
+  if config.z_dim % num_chunks:
+    _fail("config.z_dim", config.z_dim, f"must be a multiple of {num_chunks} (one chunk per G block)")
+  g_heights, d_heights = _attention_heights()
+  _int_tuple(config, "g_attention", g_heights)
+  _int_tuple(config, "d_attention", d_heights)
+  _choice(config, "conv_impl", ("auto",) + tuple(layers.CONV_IMPLS))
+  _int(config, "g_every", 1)
+  _int(config, "num_train_steps", 1)
+  _int(config, "r_warmup_steps", 0, zero="none")
+  if config.r_warmup_steps >= config.num_train_steps:
+    _fail("config.r_warmup_steps", config.r_warmup_steps,
+          f"must be below config.num_train_steps={config.num_train_steps}, or no GAN step is left")
+  _choice(config, "g_schedule", G_SCHEDULES)
+  _bool(config, "gradient_balancing")
+  _number(config, "balance_alpha", 0)
+  _number(config, "ctc_weight", 0)
+  _number(config, "learning_rate", 0, low_open=True)
+  for key in ("beta1", "beta2"):
+    _number(config, key, 0, 1)
+  _number(config, "lr_constant_fraction", 0, 1, high_open=False)
+  _number(config, "ema_decay", 0, 1, zero="no EMA")
+  _number(config, "max_minutes", 0, zero="no limit")
+  _int(config, "lexicon_max_length", 1)
+  for key in ("log_every_steps", "checkpoint_every_steps"):
+    _int(config, key, 1)
+  _int(config, "sample_every_steps", 0, zero="only at the end")
+  _int(config, "keep_checkpoints", 1)
+  _words(config, "sample_words")
+  _int(config, "sample_num_styles", 1)
+  if _get(config, "eval_recognizer_workdir"):
+    _recognizer_folder("config.eval_recognizer_workdir", config.eval_recognizer_workdir)
+  _int(config, "eval_num_words", 1)
+  _int(config, "eval_num_styles", 1)
+  _words(config, "eval_style_words")
+
+
+def check_train(config: ml_collections.ConfigDict) -> None:
+  """Checks every key of a training config: configs/mnist.py for the MNIST GANs ('gan', 'cgan',
+  'sagan', 'infogan'), configs/scrabble.py for 'scrabblegan' (without its `recognizer` section, which
+  experiments.train does not read)."""
+  _choice(config, "model", MODELS)
+  if config.model == "scrabblegan":
+    _check_scrabble(config)
+  else:
+    _check_mnist(config)
+
+
+# ---- Explanations (configs/explain.py) -----------------------------------------------------------
+
+def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str) -> None:
+  """The keys that configs/explain.py gives each of directions, ganspace and sefa."""
+  _int(config, f"{section}.num_traversal_steps", 2)  # A traversal has two ends.
+  _int(config, f"{section}.num_figure_directions", 1)
+  _int(config, f"{section}.num_seed_figures", 0, zero="none")
+  _int(config, f"{section}.num_figure_seeds", 1)
+  _int(config, f"{section}.num_named_directions", 1)
+  _int(config, f"{section}.naming_seeds", 1)
+  _int(config, f"{section}.naming_steps", 2)  # A slope needs two points.
+  _int(config, f"{section}.spread_samples", 2)  # A standard deviation needs two samples.
+  _number(config, f"{section}.min_effect", 0)
+  _number(config, f"{section}.min_consistency", 0, 1, high_open=False)
+  word = _get(config, f"{section}.word")
+  if not isinstance(word, str) or len(word.split()) != 1:
+    _fail(f"config.{section}.word", word, "must be one word, e.g. Shalom")
+  _word(f"config.{section}.word", word)
+  _int(config, f"{section}.calibration_images", 1)
+  _number(config, f"{section}.traversal_radius", 0, low_open=True)
+  _number(config, f"{section}.naming_radius", 0, low_open=True)
+
+
+def check_explain(config: ml_collections.ConfigDict) -> None:
+  """Checks every key of configs/explain.py, and that `generator_workdir` is a training run's folder
+  (config.json and checkpoints/) of a model the explanations support."""
+  _choice(config, "method", runner.METHODS)
+  _int(config, "seed", 0)
+  _bool(config, "tiny")
+
+  for key in ("num_images", "num_queries", "num_score_images", "batch_size"):
+    _int(config, f"attention.{key}", 1)
+  _number(config, "attention.ink_threshold", -1, 1, high_open=False)  # Images lie in [-1, 1].
+  _number(config, "attention.ink_query_fraction", 0, 1, low_open=True, high_open=False)
+  _number(config, "attention.rollout_residual_weight", 0, 1, high_open=False)
+
+  _choice(config, "directions.kind", directions.TRAINABLE_KINDS)
+  baselines = _get(config, "directions.baselines")
+  fixed = tuple(k for k in directions.DIRECTION_KINDS if k not in directions.TRAINABLE_KINDS)
+  if not isinstance(baselines, (tuple, list)) or any(b not in fixed for b in baselines):
+    _fail("config.directions.baselines", baselines,
+          f"must be a tuple of kinds among {', '.join(map(repr, fixed))} (() for none)")
+  _int(config, "directions.num_directions", 0, zero="min(latent_dim, 64)")
+  _int(config, "directions.batch_size", 1)
+  _int(config, "directions.num_steps", 1)
+  _number(config, "directions.max_minutes", 0, zero="no limit")
+  _number(config, "directions.learning_rate", 0, low_open=True)
+  _number(config, "directions.shift_scale", 0, low_open=True)
+  _number(config, "directions.min_shift", 0, config.directions.shift_scale, high_open=False)
+  _number(config, "directions.shift_weight", 0)
+  _int_tuple(config, "directions.reconstructor_channels", minimum=1)
+  for key in ("log_every_steps", "checkpoint_every_steps", "eval_samples"):
+    _int(config, f"directions.{key}", 1)
+  _bool(config, "directions.compare_closed_form")
+
+  _int(config, "ganspace.num_directions", 1)
+  _int(config, "ganspace.num_samples", 2)  # PCA of the samples' features.
+  _int(config, "sefa.num_directions", 1)
+  for section in ("directions", "ganspace", "sefa"):
+    _check_shared_direction_keys(config, section)
+  check_run_folder("config.generator_workdir", _get(config, "generator_workdir"), MODELS)
+
+
+# ---- Commands ------------------------------------------------------------------------------------
+
+MNIST_AND_SCRABBLE = ("configs/mnist.py", "configs/scrabble.py")
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandCheck:
+  """What `cli.run(main, check=...)` calls with the parsed flags before `main`, and the config files
+  the command takes (listed by `--help` and by the error for a config file that is not there)."""
+  name: str
+  config_files: tuple[str, ...]
+  check: Callable[[flags.FlagValues], None]
+
+  def __call__(self, flag_values: flags.FlagValues) -> None:
+    self.check(flag_values)
+
+
+def _train(f: flags.FlagValues) -> None:
+  check_train(f.config)
+  check_workdir(f.workdir)
+
+
+def _evaluate(f: flags.FlagValues) -> None:
+  run_config = check_run_folder("--workdir", f.workdir)
+  if run_config["model"] == "scrabblegan":
+    recognizer = run_config.get("eval_recognizer_workdir") or ""
+    if not recognizer:
+      _fail("--workdir", f.workdir, "its config.json has no eval_recognizer_workdir, which scoring a "
+            "ScrabbleGAN run needs; train one with experiments.train_recognizer and train the run with "
+            "--config.eval_recognizer_workdir=DIR")
+    _recognizer_folder(f"--workdir={f.workdir!r}: its config.eval_recognizer_workdir", recognizer)
+
+
+def _generate(f: flags.FlagValues) -> None:
+  _word("--text", f.text or "")  # Before the workdir: the text alone can be judged without a run.
+  check_int("--num_styles", f.num_styles, 1)
+  check_output_file("--output", f.output)
+  run_config = check_run_folder("--workdir", f.workdir, ("scrabblegan",))
+  _word("--text", f.text, run_config.get("lexicon_max_length", 0))  # Words longer than G learnt to write.
+
+
+def _explain(f: flags.FlagValues) -> None:
+  check_explain(f.config)
+  check_workdir(f.workdir)
+  # Explanations checkpoint into their workdir: the generator's checkpoints would be read as theirs.
+  if os.path.realpath(f.workdir) == os.path.realpath(f.config.generator_workdir):
+    _fail("--workdir", f.workdir, "is config.generator_workdir; explanations need a folder of their own")
+
+
+def sweep_configs(config: ml_collections.ConfigDict, spec: str
+                  ) -> list[tuple[str, ml_collections.ConfigDict]]:
+  """(run name, config) of every point of the grid `spec` (see `training/sweep.py`) over `config`."""
+  axes = sweep.parse_sweep(spec, config)
+  points = []
+  for values in itertools.product(*[v for _, v in axes]):
+    overrides = dict(zip([k for k, _ in axes], values))
+    point = copy.deepcopy(config)
+    with point.unlocked():
+      for key, value in overrides.items():
+        *sections, last = key.split(".")  # ConfigDict takes no dotted keys: set `a.b` in section `a`.
+        node = point
+        for section in sections:
+          node = node[section]
+        node[last] = value
+    points.append((sweep.run_name(overrides), point))
+  return points
+
+
+def _sweep(f: flags.FlagValues) -> None:
+  check_train(f.config)
+  for name, point in sweep_configs(f.config, f.sweep):
+    try:
+      check_train(point)
+    except ConfigError as e:
+      raise ConfigError(f"--sweep run {name}: {e}") from None
+  check_workdir(f.workdir)
+
+
+def _show_data(f: flags.FlagValues) -> None:
+  check_data(f.config)
+  check_int("--num_writers", f.num_writers, 1)
+  check_int("--words_per_writer", f.words_per_writer, 1)
+  check_workdir(f.workdir)
+
+
+def _train_recognizer(f: flags.FlagValues) -> None:
+  check_recognizer(f.config)
+  check_workdir(f.workdir)
+
+
+COMMANDS = {
+    "train": CommandCheck("train", MNIST_AND_SCRABBLE, _train),
+    "evaluate": CommandCheck("evaluate", (), _evaluate),
+    "generate": CommandCheck("generate", (), _generate),
+    "explain": CommandCheck("explain", ("configs/explain.py",), _explain),
+    "sweep": CommandCheck("sweep", MNIST_AND_SCRABBLE, _sweep),
+    "show_data": CommandCheck("show_data", ("configs/scrabble.py",), _show_data),
+    "train_recognizer": CommandCheck("train_recognizer", ("configs/scrabble.py",), _train_recognizer),
+}
+
+
+def for_command(name: str) -> CommandCheck:
+  """The check of `experiments/<name>.py`, for `cli.run(main, check=config_checks.for_command(name))`."""
+  return COMMANDS[name]
