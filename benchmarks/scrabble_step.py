@@ -28,7 +28,8 @@ from absl import app, flags
 
 from configs import scrabble
 from ganxai_jax.models import layers
-from ganxai_jax.training import parallel
+from ganxai_jax.models import scrabblegan
+from ganxai_jax.run import parallel
 from ganxai_jax.training import scrabble_step
 from ganxai_jax.training import scrabble_trainer
 
@@ -175,7 +176,7 @@ def main(argv):
       "jax_version": jax.__version__, "batch_size": FLAGS.batch_size, "num_chars": FLAGS.num_chars,
       "steps": FLAGS.steps, "matmul_peak": peak,
       "load_average_before": load_before, "load_average_after": os.getloadavg(),
-      "auto_conv_impl": scrabble_trainer.resolve_conv_impl("auto"), "results": results}
+      "auto_conv_impl": scrabblegan.resolve_conv_impl("auto"), "results": results}
   if FLAGS.output:
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
     with open(FLAGS.output, "w", encoding="utf-8") as fh:

@@ -73,6 +73,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.sample_every_steps = 1000
   config.checkpoint_every_steps = 1000
   config.keep_checkpoints = 3
+  config.max_minutes = 0.0  # Stop (checkpoint, evaluate) after this much wall time; 0: no limit.
   config.eval_every_steps = 0  # 0: evaluate only at the end.
   config.classifier_steps = 3000
 

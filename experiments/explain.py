@@ -6,7 +6,8 @@ from absl import flags
 from ml_collections import config_flags
 
 from ganxai_jax import cli
-from ganxai_jax import config_checks
+from ganxai_jax import commands
+from ganxai_jax import kinds
 from ganxai_jax.explain import runner
 
 FLAGS = flags.FLAGS
@@ -17,8 +18,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  runner.run(FLAGS.config, FLAGS.workdir)
+  runner.run(FLAGS.config, FLAGS.workdir, kinds.load_generator)
 
 
 if __name__ == "__main__":
-  cli.run(main, check=config_checks.for_command("explain"))
+  cli.run(main, check=commands.for_command("explain"))

@@ -5,7 +5,7 @@
 from absl import flags
 
 from ganxai_jax import cli
-from ganxai_jax import config_checks
+from ganxai_jax import commands
 from ganxai_jax import generation
 
 FLAGS = flags.FLAGS
@@ -19,10 +19,9 @@ flags.mark_flags_as_required(["workdir", "text"])
 
 def main(argv):
   del argv
-  generation.check_text(FLAGS.text)  # Fails in one line before loading anything.
   path = generation.write_text_image(FLAGS.workdir, FLAGS.text, FLAGS.num_styles, FLAGS.output, FLAGS.seed)
   print(f"wrote {path}")
 
 
 if __name__ == "__main__":
-  cli.run(main, check=config_checks.for_command("generate"))
+  cli.run(main, check=commands.for_command("generate"))

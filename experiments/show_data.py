@@ -11,7 +11,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from ganxai_jax import cli
-from ganxai_jax import config_checks
+from ganxai_jax import commands
 from ganxai_jax.data import handwriting
 from ganxai_jax.errors import UsageError
 from ganxai_jax.viz import handwriting as handwriting_viz
@@ -51,4 +51,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  cli.run(main, check=config_checks.for_command("show_data"))
+  cli.run(main, check=commands.for_command("show_data"))

@@ -7,7 +7,8 @@ from absl import flags
 from ml_collections import config_flags
 
 from ganxai_jax import cli
-from ganxai_jax import config_checks
+from ganxai_jax import commands
+from ganxai_jax import kinds
 from ganxai_jax.training import sweep
 
 FLAGS = flags.FLAGS
@@ -19,8 +20,8 @@ flags.mark_flags_as_required(["config", "sweep", "workdir"])
 
 def main(argv):
   del argv
-  sweep.run_sweep(FLAGS.config, FLAGS.sweep, FLAGS.workdir)
+  sweep.run_sweep(FLAGS.config, FLAGS.sweep, FLAGS.workdir, kinds.train)
 
 
 if __name__ == "__main__":
-  cli.run(main, check=config_checks.for_command("sweep"))
+  cli.run(main, check=commands.for_command("sweep"))

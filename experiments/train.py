@@ -7,9 +7,8 @@ from absl import flags
 from ml_collections import config_flags
 
 from ganxai_jax import cli
-from ganxai_jax import config_checks
-from ganxai_jax.training import scrabble_trainer
-from ganxai_jax.training import trainer
+from ganxai_jax import commands
+from ganxai_jax import kinds
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/mnist.py:cgan.", lock_config=True)
@@ -19,11 +18,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  if FLAGS.config.get("model") == "scrabblegan":
-    scrabble_trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  else:
-    trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  kinds.train(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":
-  cli.run(main, check=config_checks.for_command("train"))
+  cli.run(main, check=commands.for_command("train"))

@@ -7,7 +7,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from ganxai_jax import cli
-from ganxai_jax import config_checks
+from ganxai_jax import commands
 from ganxai_jax.errors import UsageError
 from ganxai_jax.training import recognizer_training
 
@@ -23,4 +23,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  cli.run(main, check=config_checks.for_command("train_recognizer"))
+  cli.run(main, check=commands.for_command("train_recognizer"))

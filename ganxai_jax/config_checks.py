@@ -8,52 +8,44 @@ key relies on: `*_every_steps` that the loops use as `step % every` must be at l
 skip when 0 may be 0, and so on. Constraints that only the trained generator can decide (directions
 `num_directions <= latent_dim`) are left to the code that knows it.
 
-`for_command(name)` gives each `experiments/*.py` the callable that `cli.run(main, check=...)` calls
-with the parsed flags; it also names the config files the command takes, for `--help` and errors.
+Which check a command runs is `ganxai_jax/commands.py`'s table; which check a training config gets is
+its run kind's (`ganxai_jax/kinds.py`).
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
-import itertools
 import json
 import math
 import os
-from typing import Any, Callable, Iterable, NoReturn, Sequence
+from typing import Any, Iterable, NoReturn, Sequence
 
 import jax
 import ml_collections
-from absl import flags
 
-from configs import mnist as mnist_configs
 from ganxai_jax.data import handwriting
 from ganxai_jax.data import iam_words
 from ganxai_jax.data import mnist as mnist_data
 from ganxai_jax.data import pipeline
 from ganxai_jax.data import synthetic_handwriting
 from ganxai_jax.errors import ConfigError, UsageError
+from ganxai_jax.evaluation import recognizer_eval
 from ganxai_jax.explain import directions
 from ganxai_jax.explain import runner
 from ganxai_jax.generators import words as word_generators
 from ganxai_jax.models import layers
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.training import losses
-from ganxai_jax.training import sweep
 
-# The MNIST models are configs/mnist.py's variants; experiments/train.py sends 'scrabblegan' elsewhere.
-MNIST_MODELS = tuple(mnist_configs.VARIANTS)
-MODELS = MNIST_MODELS + ("scrabblegan",)
 # Resolutions after which dcgan.Generator / dcgan.Discriminator place self-attention (others are ignored).
 MNIST_ATTENTION_RESOLUTIONS = (7, 14)
 # scrabble_step.make_train_step: two jitted steps picked on the host, or one with jax.lax.cond.
 G_SCHEDULES = ("host", "cond")
 # What a recognizer's workdir holds (recognizer_training writes both; scrabble_eval reads them).
-RECOGNIZER_FILES = ("recognizer.json", "checkpoints")
+RECOGNIZER_FILES = (recognizer_eval.MODEL_FILE, "checkpoints")
 
 
 # ---- Values --------------------------------------------------------------------------------------
 
-def _fail(name: str, value: Any, allowed: str) -> NoReturn:
+def fail(name: str, value: Any, allowed: str) -> NoReturn:
   raise ConfigError(f"{name}={value!r}: {allowed}")
 
 
@@ -82,7 +74,7 @@ def check_int(name: str, value: Any, minimum: int, maximum: int | None = None, z
   if _is_int(value) and value >= minimum and (maximum is None or value <= maximum):
     return
   allowed = f"an integer >= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
-  _fail(name, value, f"must be {allowed}" + (f" (0: {zero})" if zero else ""))
+  fail(name, value, f"must be {allowed}" + (f" (0: {zero})" if zero else ""))
 
 
 def check_number(name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False,
@@ -97,19 +89,19 @@ def check_number(name: str, value: Any, low: float, high: float = math.inf, low_
     allowed = f"a number {'>' if low_open else '>='} {low:g}"
   else:
     allowed = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-  _fail(name, value, f"must be {allowed}" + (f" (0: {zero})" if zero else ""))
+  fail(name, value, f"must be {allowed}" + (f" (0: {zero})" if zero else ""))
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
   """Raises `ConfigError` listing the allowed values unless `value` is one of them."""
   allowed = tuple(allowed)
   if value not in allowed:
-    _fail(name, value, f"must be one of {', '.join(map(repr, allowed))}")
+    fail(name, value, f"must be one of {', '.join(map(repr, allowed))}")
 
 
 def _bool(config: ml_collections.ConfigDict, key: str) -> None:
   if not isinstance(_get(config, key), bool):
-    _fail(f"config.{key}", _get(config, key), "must be True or False")
+    fail(f"config.{key}", _get(config, key), "must be True or False")
 
 
 def _int(config: ml_collections.ConfigDict, key: str, minimum: int, maximum: int | None = None,
@@ -139,7 +131,7 @@ def _int_tuple(config: ml_collections.ConfigDict, key: str, allowed: Sequence[in
   what = (f"integers among {', '.join(map(str, allowed))}" if allowed is not None
           else f"integers >= {minimum}")
   example = (allowed or [minimum])[0]
-  _fail(f"config.{key}", value, f"must be a tuple of {what}, e.g. --config.{key}='({example},)' (() for none)")
+  fail(f"config.{key}", value, f"must be a tuple of {what}, e.g. --config.{key}='({example},)' (() for none)")
 
 
 def _words(config: ml_collections.ConfigDict, key: str) -> None:
@@ -147,15 +139,15 @@ def _words(config: ml_collections.ConfigDict, key: str) -> None:
   value = _get(config, key)
   if (not isinstance(value, (tuple, list)) or not value
       or not all(isinstance(w, str) and len(w.split()) == 1 for w in value)):
-    _fail(f"config.{key}", value, "must be a non-empty tuple of words, e.g. --config."
+    fail(f"config.{key}", value, "must be a non-empty tuple of words, e.g. --config."
           f"{key}=\"('Shalom', 'world')\"")
   try:
     word_generators.check_text(" ".join(value))
   except UsageError as e:
-    _fail(f"config.{key}", value, str(e))
+    fail(f"config.{key}", value, str(e))
 
 
-def _word(name: str, text: str, max_length: int = 0) -> None:
+def check_word(name: str, text: str, max_length: int = 0) -> None:
   try:
     word_generators.check_text(text, max_length)
   except UsageError as e:
@@ -168,61 +160,61 @@ def check_workdir(path: str | None, name: str = "--workdir") -> None:
   """Raises `ConfigError` unless `path` names a folder that exists or can be created: not a file, and
   its nearest existing ancestor a folder this process may write in. Creates nothing."""
   if not path:
-    _fail(name, path, "must name a folder")
+    fail(name, path, "must name a folder")
   full = os.path.abspath(os.path.expanduser(path))
   if os.path.exists(full):
     if not os.path.isdir(full):
-      _fail(name, path, "is a file; it must be a folder (one that exists or can be created)")
+      fail(name, path, "is a file; it must be a folder (one that exists or can be created)")
     if not os.access(full, os.W_OK | os.X_OK):
-      _fail(name, path, "is a folder this user cannot write in")
+      fail(name, path, "is a folder this user cannot write in")
     return
   ancestor = os.path.dirname(full)
   while not os.path.exists(ancestor):
     ancestor = os.path.dirname(ancestor)
   if not os.path.isdir(ancestor):
-    _fail(name, path, f"cannot be created: {ancestor!r} is a file, not a folder")
+    fail(name, path, f"cannot be created: {ancestor!r} is a file, not a folder")
   if not os.access(ancestor, os.W_OK | os.X_OK):
-    _fail(name, path, f"cannot be created: this user cannot write in {ancestor!r}")
+    fail(name, path, f"cannot be created: this user cannot write in {ancestor!r}")
 
 
 def check_output_file(name: str, path: str) -> None:
   """Raises `ConfigError` unless `path` names a file (not a folder) in a folder that exists."""
   folder = os.path.dirname(os.path.abspath(path)) if path else ""
   if not path or os.path.isdir(path):
-    _fail(name, path, "must name a file, e.g. out.png")
+    fail(name, path, "must name a file, e.g. out.png")
   if not os.path.isdir(folder):
-    _fail(name, path, f"the folder {folder!r} does not exist; create it or choose another")
+    fail(name, path, f"the folder {folder!r} does not exist; create it or choose another")
 
 
-def check_run_folder(name: str, path: str, models: Sequence[str] = MODELS) -> dict[str, Any]:
+def check_run_folder(name: str, path: str, models: Sequence[str]) -> dict[str, Any]:
   """Raises `ConfigError` unless `path` is a training run's folder (`config.json` of one of `models`,
   and `checkpoints/`); returns the run's config as a dict."""
   if not path or not os.path.isdir(path):
-    _fail(name, path, "must be a training run's folder (it holds config.json and checkpoints/), and "
+    fail(name, path, "must be a training run's folder (it holds config.json and checkpoints/), and "
           + ("it is empty" if not path else "it does not exist"))
   config_path = os.path.join(path, "config.json")
   if not os.path.isfile(config_path):
-    _fail(name, path, "holds no config.json: it is not a training run's folder")
+    fail(name, path, "holds no config.json: it is not a training run's folder")
   try:
     with open(config_path, encoding="utf-8") as fh:
       run_config = json.load(fh)
   except (OSError, ValueError) as e:
-    _fail(name, path, f"its config.json cannot be read ({' '.join(str(e).split())})")
+    fail(name, path, f"its config.json cannot be read ({' '.join(str(e).split())})")
   if not isinstance(run_config, dict) or run_config.get("model") not in models:
     model = run_config.get("model") if isinstance(run_config, dict) else None
-    _fail(name, path, f"holds a run of model={model!r}; this command takes runs of "
+    fail(name, path, f"holds a run of model={model!r}; this command takes runs of "
           f"{', '.join(map(repr, models))}")
   if not os.path.isdir(os.path.join(path, "checkpoints")):
-    _fail(name, path, "holds no checkpoints/; train first with experiments.train")
+    fail(name, path, "holds no checkpoints/; train first with experiments.train")
   return run_config
 
 
 def _recognizer_folder(name: str, path: str) -> None:
   if not os.path.isdir(path):
-    _fail(name, path, "does not exist; train a recognizer there first with experiments.train_recognizer")
+    fail(name, path, "does not exist; train a recognizer there first with experiments.train_recognizer")
   missing = [f for f in RECOGNIZER_FILES if not os.path.exists(os.path.join(path, f))]
   if missing:
-    _fail(name, path, f"holds no {' or '.join(missing)}: it is not a folder of experiments.train_recognizer")
+    fail(name, path, f"holds no {' or '.join(missing)}: it is not a folder of experiments.train_recognizer")
 
 
 def _folder_to_write(config: ml_collections.ConfigDict, key: str) -> None:
@@ -233,7 +225,8 @@ def _folder_to_write(config: ml_collections.ConfigDict, key: str) -> None:
 
 # ---- MNIST GANs (configs/mnist.py) ---------------------------------------------------------------
 
-def _check_mnist(config: ml_collections.ConfigDict) -> None:
+def check_mnist(config: ml_collections.ConfigDict) -> None:
+  """Checks every key of configs/mnist.py."""
   _int(config, "seed", 0)
   _choice(config, "dataset", pipeline.MNIST_DATASETS)
   _folder_to_write(config, "data_dir")
@@ -243,7 +236,7 @@ def _check_mnist(config: ml_collections.ConfigDict) -> None:
       mnist_data.find_idx_files(manual_dir or "")
     except FileNotFoundError as e:
       first_line = str(e).splitlines()[0].rstrip(".")
-      _fail("config.manual_dir", manual_dir, f"{first_line}; dataset={config.dataset!r} needs a folder "
+      fail("config.manual_dir", manual_dir, f"{first_line}; dataset={config.dataset!r} needs a folder "
             f"with {', '.join(mnist_data.IDX_FILES.values())} (each may be gzipped)")
   _int(config, "latent_dim", 1)
   # Labels are the ten digits: a conditional model embeds ten classes, an unconditional one none.
@@ -273,6 +266,7 @@ def _check_mnist(config: ml_collections.ConfigDict) -> None:
   _int(config, "sample_every_steps", 0, zero="only at the end")
   _int(config, "eval_every_steps", 0, zero="only at the end")
   _int(config, "keep_checkpoints", 1)
+  _number(config, "max_minutes", 0, zero="no limit")
   _int(config, "classifier_steps", 1)
 
 
@@ -280,7 +274,7 @@ def _batch_size(config: ml_collections.ConfigDict, key: str) -> None:
   """A global batch splits evenly over every device of the run."""
   _int(config, key, 1)
   if _get(config, key) % jax.device_count():
-    _fail(f"config.{key}", _get(config, key),
+    fail(f"config.{key}", _get(config, key),
           f"must be a multiple of the {jax.device_count()} devices of the run")
 
 
@@ -296,12 +290,12 @@ def check_data(config: ml_collections.ConfigDict) -> None:
   manual_dir = _get(config, "manual_dir")
   if config.dataset == "iam_words":
     if not manual_dir:
-      _fail("config.manual_dir", manual_dir, "dataset='iam_words' needs the IAM folder "
+      fail("config.manual_dir", manual_dir, "dataset='iam_words' needs the IAM folder "
             "(words.txt, words/), e.g. --config.manual_dir=IAM_FOLDER")
     try:
       iam_words.check_manual_dir(os.path.expanduser(manual_dir))
     except FileNotFoundError as e:
-      _fail("config.manual_dir", manual_dir,
+      fail("config.manual_dir", manual_dir,
             f"{str(e).splitlines()[0].rstrip('.')}; see ganxai_jax/data/iam_words.py for what it holds")
   _int(config, "seed", 0)
   _int(config, "bucket_size", 1)
@@ -319,7 +313,7 @@ def check_recognizer(config: ml_collections.ConfigDict) -> None:
   # Every process reads its own share of a batch.
   _int(config, "recognizer.batch_size", 1)
   if config.recognizer.batch_size % jax.process_count():
-    _fail("config.recognizer.batch_size", config.recognizer.batch_size,
+    fail("config.recognizer.batch_size", config.recognizer.batch_size,
           f"must be a multiple of the {jax.process_count()} processes of the run")
   _number(config, "recognizer.learning_rate", 0, low_open=True)
   _int(config, "recognizer.num_steps", 1)
@@ -341,14 +335,16 @@ def _attention_heights() -> tuple[tuple[int, ...], tuple[int, ...]]:
   return tuple(g_heights), tuple(sorted(set(d_heights)))
 
 
-def _check_scrabble(config: ml_collections.ConfigDict) -> None:
+def check_scrabble(config: ml_collections.ConfigDict) -> None:
+  """Checks every key of configs/scrabble.py but its `recognizer` section (experiments.train does not
+  read it)."""
   check_data(config)
   _batch_size(config, "batch_size")
   _number(config, "width_multiplier", 0, low_open=True)
   num_chunks = len(scrabblegan.G_UPSAMPLING) + 1  # G splits z into one chunk per block and the filter bank.
   _int(config, "z_dim", num_chunks)
   if config.z_dim % num_chunks:
-    _fail("config.z_dim", config.z_dim, f"must be a multiple of {num_chunks} (one chunk per G block)")
+    fail("config.z_dim", config.z_dim, f"must be a multiple of {num_chunks} (one chunk per G block)")
   g_heights, d_heights = _attention_heights()
   _int_tuple(config, "g_attention", g_heights)
   _int_tuple(config, "d_attention", d_heights)
@@ -357,7 +353,7 @@ def _check_scrabble(config: ml_collections.ConfigDict) -> None:
   _int(config, "num_train_steps", 1)
   _int(config, "r_warmup_steps", 0, zero="none")
   if config.r_warmup_steps >= config.num_train_steps:
-    _fail("config.r_warmup_steps", config.r_warmup_steps,
+    fail("config.r_warmup_steps", config.r_warmup_steps,
           f"must be below config.num_train_steps={config.num_train_steps}, or no GAN step is left")
   _choice(config, "g_schedule", G_SCHEDULES)
   _bool(config, "gradient_balancing")
@@ -383,15 +379,13 @@ def _check_scrabble(config: ml_collections.ConfigDict) -> None:
   _words(config, "eval_style_words")
 
 
-def check_train(config: ml_collections.ConfigDict) -> None:
-  """Checks every key of a training config: configs/mnist.py for the MNIST GANs ('gan', 'cgan',
-  'sagan', 'infogan'), configs/scrabble.py for 'scrabblegan' (without its `recognizer` section, which
-  experiments.train does not read)."""
-  _choice(config, "model", MODELS)
-  if config.model == "scrabblegan":
-    _check_scrabble(config)
-  else:
-    _check_mnist(config)
+def check_scrabble_run(name: str, path: str, run_config: dict[str, Any]) -> None:
+  """What scoring the ScrabbleGAN run in `path` needs beyond its folder: the evaluation recognizer."""
+  recognizer = run_config.get("eval_recognizer_workdir") or ""
+  if not recognizer:
+    fail(name, path, "its config.json has no eval_recognizer_workdir, which scoring a ScrabbleGAN run needs; "
+          "train one with experiments.train_recognizer and train the run with --config.eval_recognizer_workdir=DIR")
+  _recognizer_folder(f"{name}={path!r}: its config.eval_recognizer_workdir", recognizer)
 
 
 # ---- Explanations (configs/explain.py) -----------------------------------------------------------
@@ -410,16 +404,16 @@ def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str
   _number(config, f"{section}.min_consistency", 0, 1, high_open=False)
   word = _get(config, f"{section}.word")
   if not isinstance(word, str) or len(word.split()) != 1:
-    _fail(f"config.{section}.word", word, "must be one word, e.g. Shalom")
-  _word(f"config.{section}.word", word)
+    fail(f"config.{section}.word", word, "must be one word, e.g. Shalom")
+  check_word(f"config.{section}.word", word)
   _int(config, f"{section}.calibration_images", 1)
   _number(config, f"{section}.traversal_radius", 0, low_open=True)
   _number(config, f"{section}.naming_radius", 0, low_open=True)
 
 
-def check_explain(config: ml_collections.ConfigDict) -> None:
+def check_explain(config: ml_collections.ConfigDict, models: Sequence[str]) -> None:
   """Checks every key of configs/explain.py, and that `generator_workdir` is a training run's folder
-  (config.json and checkpoints/) of a model the explanations support."""
+  (config.json and checkpoints/) of one of `models`."""
   _choice(config, "method", runner.METHODS)
   _int(config, "seed", 0)
   _bool(config, "tiny")
@@ -434,7 +428,7 @@ def check_explain(config: ml_collections.ConfigDict) -> None:
   baselines = _get(config, "directions.baselines")
   fixed = tuple(k for k in directions.DIRECTION_KINDS if k not in directions.TRAINABLE_KINDS)
   if not isinstance(baselines, (tuple, list)) or any(b not in fixed for b in baselines):
-    _fail("config.directions.baselines", baselines,
+    fail("config.directions.baselines", baselines,
           f"must be a tuple of kinds among {', '.join(map(repr, fixed))} (() for none)")
   _int(config, "directions.num_directions", 0, zero="min(latent_dim, 64)")
   _int(config, "directions.batch_size", 1)
@@ -454,110 +448,4 @@ def check_explain(config: ml_collections.ConfigDict) -> None:
   _int(config, "sefa.num_directions", 1)
   for section in ("directions", "ganspace", "sefa"):
     _check_shared_direction_keys(config, section)
-  check_run_folder("config.generator_workdir", _get(config, "generator_workdir"), MODELS)
-
-
-# ---- Commands ------------------------------------------------------------------------------------
-
-MNIST_AND_SCRABBLE = ("configs/mnist.py", "configs/scrabble.py")
-
-
-@dataclasses.dataclass(frozen=True)
-class CommandCheck:
-  """What `cli.run(main, check=...)` calls with the parsed flags before `main`, and the config files
-  the command takes (listed by `--help` and by the error for a config file that is not there)."""
-  name: str
-  config_files: tuple[str, ...]
-  check: Callable[[flags.FlagValues], None]
-
-  def __call__(self, flag_values: flags.FlagValues) -> None:
-    self.check(flag_values)
-
-
-def _train(f: flags.FlagValues) -> None:
-  check_train(f.config)
-  check_workdir(f.workdir)
-
-
-def _evaluate(f: flags.FlagValues) -> None:
-  run_config = check_run_folder("--workdir", f.workdir)
-  if run_config["model"] == "scrabblegan":
-    recognizer = run_config.get("eval_recognizer_workdir") or ""
-    if not recognizer:
-      _fail("--workdir", f.workdir, "its config.json has no eval_recognizer_workdir, which scoring a "
-            "ScrabbleGAN run needs; train one with experiments.train_recognizer and train the run with "
-            "--config.eval_recognizer_workdir=DIR")
-    _recognizer_folder(f"--workdir={f.workdir!r}: its config.eval_recognizer_workdir", recognizer)
-
-
-def _generate(f: flags.FlagValues) -> None:
-  _word("--text", f.text or "")  # Before the workdir: the text alone can be judged without a run.
-  check_int("--num_styles", f.num_styles, 1)
-  check_output_file("--output", f.output)
-  run_config = check_run_folder("--workdir", f.workdir, ("scrabblegan",))
-  _word("--text", f.text, run_config.get("lexicon_max_length", 0))  # Words longer than G learnt to write.
-
-
-def _explain(f: flags.FlagValues) -> None:
-  check_explain(f.config)
-  check_workdir(f.workdir)
-  # Explanations checkpoint into their workdir: the generator's checkpoints would be read as theirs.
-  if os.path.realpath(f.workdir) == os.path.realpath(f.config.generator_workdir):
-    _fail("--workdir", f.workdir, "is config.generator_workdir; explanations need a folder of their own")
-
-
-def sweep_configs(config: ml_collections.ConfigDict, spec: str
-                  ) -> list[tuple[str, ml_collections.ConfigDict]]:
-  """(run name, config) of every point of the grid `spec` (see `training/sweep.py`) over `config`."""
-  axes = sweep.parse_sweep(spec, config)
-  points = []
-  for values in itertools.product(*[v for _, v in axes]):
-    overrides = dict(zip([k for k, _ in axes], values))
-    point = copy.deepcopy(config)
-    with point.unlocked():
-      for key, value in overrides.items():
-        *sections, last = key.split(".")  # ConfigDict takes no dotted keys: set `a.b` in section `a`.
-        node = point
-        for section in sections:
-          node = node[section]
-        node[last] = value
-    points.append((sweep.run_name(overrides), point))
-  return points
-
-
-def _sweep(f: flags.FlagValues) -> None:
-  check_train(f.config)
-  for name, point in sweep_configs(f.config, f.sweep):
-    try:
-      check_train(point)
-    except ConfigError as e:
-      raise ConfigError(f"--sweep run {name}: {e}") from None
-  check_workdir(f.workdir)
-
-
-def _show_data(f: flags.FlagValues) -> None:
-  check_data(f.config)
-  check_int("--num_writers", f.num_writers, 1)
-  check_int("--words_per_writer", f.words_per_writer, 1)
-  check_workdir(f.workdir)
-
-
-def _train_recognizer(f: flags.FlagValues) -> None:
-  check_recognizer(f.config)
-  check_workdir(f.workdir)
-
-
-COMMANDS = {
-    "train": CommandCheck("train", MNIST_AND_SCRABBLE, _train),
-    "evaluate": CommandCheck("evaluate", (), _evaluate),
-    "generate": CommandCheck("generate", (), _generate),
-    "explain": CommandCheck("explain", ("configs/explain.py",), _explain),
-    "sweep": CommandCheck("sweep", MNIST_AND_SCRABBLE, _sweep),
-    "show_data": CommandCheck("show_data", ("configs/scrabble.py",), _show_data),
-    "train_recognizer": CommandCheck("train_recognizer", ("configs/scrabble.py",), _train_recognizer),
-}
-
-
-def for_command(name: str) -> CommandCheck:
-  """The check of `experiments/<name>.py`, for `cli.run(main, check=config_checks.for_command(name))`."""
-  return COMMANDS[name]
+  check_run_folder("config.generator_workdir", _get(config, "generator_workdir"), models)

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from configs import explain as explain_configs
+from ganxai_jax import kinds
 from ganxai_jax.errors import UsageError
 from ganxai_jax.explain import attention_report
 from tests.conftest import run_cli
+from tests.toy_generators import bar_generator
 
 
 def test_layer_geometry_of_square_and_wide_images():
@@ -35,23 +37,19 @@ def test_query_statistics_of_uniform_shared_and_query_dependent_maps():
   assert statistics["ink_query_spread"] == pytest.approx(0.5)        # half on each key on average
 
 
-def test_generator_without_attention_is_a_one_line_usage_error(monkeypatch, tmp_path):
-  source = attention_report.AttentionGenerator(
-      generate=lambda seed, count: (np.zeros((count, 28, 28, 1)), {}), ink_polarity="bright",
-      value_range=(-1.0, 1.0), gammas={}, description="cgan (G attention at [])")
-  monkeypatch.setattr(attention_report, "load_generator", lambda workdir: source)
+def test_generator_without_attention_is_a_one_line_usage_error(tmp_path):
   config = explain_configs.get_config("attention,tiny")
   config.generator_workdir = str(tmp_path)
   with pytest.raises(UsageError, match="no self-attention layers") as error:
-    attention_report.run(config, str(tmp_path / "out"))
+    attention_report.run(config, str(tmp_path / "out"), bar_generator())
   assert "\n" not in str(error.value)
 
 
 def test_unknown_run_kind_is_a_usage_error(tmp_path):
   with open(tmp_path / "config.json", "w", encoding="utf-8") as fh:
-    json.dump({"model": "scrabblegan"}, fh)
-  with pytest.raises(UsageError, match="no loader"):
-    attention_report.load_generator(str(tmp_path))
+    json.dump({"model": "vae"}, fh)
+  with pytest.raises(UsageError, match="model='vae' is not one of"):
+    kinds.load_generator(str(tmp_path))
 
 
 def test_explain_cli_on_a_workdir_without_checkpoints_exits_2_in_one_line(tmp_path):

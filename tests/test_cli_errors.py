@@ -18,6 +18,7 @@ from configs import mnist as mnist_configs
 from configs import scrabble as scrabble_configs
 from ganxai_jax import cli
 from ganxai_jax import config_checks
+from ganxai_jax import kinds
 from ganxai_jax.errors import ConfigError, UsageError
 from tests.conftest import REPO_ROOT, run_cli
 
@@ -236,8 +237,9 @@ def _configs(tmp_path) -> list[tuple[str, str, ml_collections.ConfigDict]]:
   return configs
 
 
-_CHECKS = {"train": config_checks.check_train, "recognizer": config_checks.check_recognizer,
-           "data": config_checks.check_data, "explain": config_checks.check_explain}
+_CHECKS = {"train": kinds.check_config, "recognizer": config_checks.check_recognizer,
+           "data": config_checks.check_data,
+           "explain": lambda config: config_checks.check_explain(config, kinds.MODELS)}
 
 
 def test_every_variant_of_every_config_file_passes_its_checks(tmp_path, monkeypatch):
@@ -334,7 +336,7 @@ def test_batch_size_is_checked_against_the_devices_of_the_run():
   config = mnist_configs.get_config("gan,tiny")
   config.batch_size = jax.device_count() + 1
   with pytest.raises(ConfigError, match=f"multiple of the {jax.device_count()} devices"):
-    config_checks.check_train(config)
+    kinds.check_config(config)
 
 
 def test_workdir_must_be_a_folder_that_exists_or_can_be_created(tmp_path):

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganxai_jax.explain import closed_form
-from ganxai_jax.explain.generators import ExplainableGenerator
+from ganxai_jax.generators.interface import TrainedGenerator
 from tests.toy_generators import linear_generator
 
 
@@ -68,7 +68,7 @@ def test_ganspace_finds_style_not_the_condition():
     del variables
     return 20.0 * condition["labels"][:, None].astype(jnp.float32) * offset_axis + z * gains
 
-  generator = ExplainableGenerator(
+  generator = TrainedGenerator(
       name="toy_conditional", kind="digits", latent_dim=4, ink_polarity="bright", variables={},
       apply_fn=lambda v, z, c: z, features_fn=features_fn,
       condition_fn=lambda rng, n: {"labels": jax.random.randint(rng, (n,), 0, 10)},

@@ -7,7 +7,7 @@ import optax
 import pytest
 
 from ganxai_jax.explain import directions
-from ganxai_jax.training.state import init_net
+from ganxai_jax.run.state import init_net
 from tests.toy_generators import linear_generator
 
 
@@ -126,8 +126,8 @@ def test_training_resumes_from_checkpoints(tmp_path):
 def test_sigterm_saves_the_step_and_the_same_call_resumes(tmp_path, monkeypatch):
   import os  # pylint: disable=import-outside-toplevel
   import signal  # pylint: disable=import-outside-toplevel
-  from ganxai_jax.training import guards  # pylint: disable=import-outside-toplevel
-  from ganxai_jax.training.checkpoints import Checkpointer  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.run import guards  # pylint: disable=import-outside-toplevel
+  from ganxai_jax.run.checkpoints import Checkpointer  # pylint: disable=import-outside-toplevel
   setup = directions.make_setup(linear_generator(), "linear", ("coordinate",), num_directions=4, batch_size=8,
                                 reconstructor_channels=(4,))
   step_fn = directions.make_train_step(setup)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from configs import mnist as mnist_configs
-from ganxai_jax.training import parallel, trainer
+from ganxai_jax.run import parallel
+from ganxai_jax.training import trainer
 from tests.conftest import run_cli
 
 

@@ -4,16 +4,17 @@ import os
 
 import pytest
 
-from ganxai_jax import generation
+from ganxai_jax import kinds
+from ganxai_jax.generators import words as word_generators
 from tests.conftest import run_cli
 
 
 def test_check_text_rejects_unknown_characters_and_empty_text():
-  assert generation.check_text("  Shalom   world ") == ["Shalom", "world"]
+  assert word_generators.check_text("  Shalom   world ") == ["Shalom", "world"]
   with pytest.raises(ValueError, match="'é'"):
-    generation.check_text("café au lait")
+    word_generators.check_text("café au lait")
   with pytest.raises(ValueError, match="empty"):
-    generation.check_text("   ")
+    word_generators.check_text("   ")
 
 
 def test_generate_cli_rejects_unknown_characters_in_one_line(tmp_path):
@@ -59,13 +60,13 @@ def test_generate_writes_the_text_in_the_styles_asked_for(trained_run, tmp_path)
   run_cli("experiments.generate", f"--workdir={trained_run['workdir']}", "--text=Shalom world",
           "--num_styles=3", f"--output={out}", "--seed=1")
   assert out.stat().st_size > 0
-  config, generator, variables, step = generation.load_generator(str(trained_run["workdir"]))
-  assert step >= 4
-  z = generation.style_latents(1, 3, generator.z_dim)
-  rows = generation.render_words(generator, variables, ["Shalom", "world"], z)
+  generator = kinds.load_generator(str(trained_run["workdir"]))
+  assert generator.step >= 4
+  z = word_generators.style_latents(1, 3, generator.latent_dim)
+  rows = word_generators.render_words(generator, ["Shalom", "world"], z)
   assert len(rows) == 3 and [im.shape for im in rows[0]] == [(32, 96, 1), (32, 80, 1)]
   # Same seed, same styles; different rows, different styles.
-  again = generation.render_words(generator, variables, ["Shalom"], z)
+  again = word_generators.render_words(generator, ["Shalom"], z)
   assert (again[0][0] == rows[0][0]).all() and not (rows[0][0] == rows[1][0]).all()
 
 

@@ -6,7 +6,8 @@ import pytest
 from configs import mnist as mnist_configs
 from ganxai_jax.evaluation import infogan_eval
 from ganxai_jax.models.latent import LatentSpec
-from ganxai_jax.training import gan_step, parallel, trainer
+from ganxai_jax.run import parallel
+from ganxai_jax.training import gan_step, trainer
 
 
 def _tiny_infogan():

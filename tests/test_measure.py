@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganxai_jax.explain.measure import (ink_mask, measure_style, skeleton_length_and_endpoints,
+from ganxai_jax.evaluation.measure import (ink_mask, measure_style, skeleton_length_and_endpoints,
                                         skeletonize)
 
 BACKGROUND, INK = -1.0, 1.0

@@ -11,6 +11,7 @@ import pytest
 from configs import scrabble
 from ganxai_jax.data import text
 from ganxai_jax.models import recognizer as recognizer_lib
+from ganxai_jax.evaluation import recognizer_eval
 from ganxai_jax.training import recognizer_training
 
 
@@ -93,9 +94,9 @@ def test_train_recognizer_writes_eval_and_checkpoint_resumes_and_reloads(tmp_pat
   second = recognizer_training.train_recognizer(config, workdir)
   assert second["step"] == 5  # Resumed from step 3, not from scratch.
 
-  model, variables = recognizer_training.load_recognizer(workdir)
+  model, variables = recognizer_eval.load_recognizer(workdir)
   assert model.width_multiplier == 0.125
   from ganxai_jax.data import handwriting  # pylint: disable=import-outside-toplevel
   test_source = handwriting.load_split(config, "test")
-  again = recognizer_training.evaluate(model, variables, config, test_source, 8)
+  again = recognizer_eval.evaluate(model, variables, config, test_source, 8)
   assert again["cer"] == pytest.approx(second["cer"])

@@ -15,8 +15,9 @@ import pytest
 
 from configs import mnist as mnist_configs
 from ganxai_jax.errors import UsageError
-from ganxai_jax.training import guards, parallel, sweep, trainer
-from ganxai_jax.training.checkpoints import Checkpointer
+from ganxai_jax.run import guards, parallel
+from ganxai_jax.training import sweep, trainer
+from ganxai_jax.run.checkpoints import Checkpointer
 from tests.conftest import REPO_ROOT, run_cli
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from configs import scrabble
 from ganxai_jax.models import recognizer as recognizer_lib
-from ganxai_jax.training import parallel
+from ganxai_jax.run import parallel
 from ganxai_jax.training import scrabble_step
 from ganxai_jax.training import scrabble_trainer
 

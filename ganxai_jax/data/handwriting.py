@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from ganxai_jax.data import iam_words
+from ganxai_jax.data import prepare as prepare_lib
 from ganxai_jax.data import synthetic_handwriting
 from ganxai_jax.data import words_pipeline
 
@@ -42,18 +43,14 @@ def make_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
 
 def prepare(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
   """Prepares the data set once into `data_dir` (a no-op when already there) and returns its builder."""
-  builder = make_builder(config)
+  manual_dir = None
   if config.dataset == "iam_words":
     if not config.manual_dir:
       raise FileNotFoundError("dataset=iam_words needs --config.manual_dir=FOLDER.\n"
                               + iam_words.IAM_WORDS_INSTRUCTIONS)
     manual_dir = os.path.expanduser(config.manual_dir)
     iam_words.check_manual_dir(manual_dir)  # A clear error before TFDS's own.
-    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
-  else:
-    download_config = None
-  builder.download_and_prepare(download_config=download_config)
-  return builder
+  return prepare_lib.prepare(lambda: make_builder(config), manual_dir)
 
 
 def load_split(config: ml_collections.ConfigDict, split: str) -> Sequence[Mapping[str, Any]]:

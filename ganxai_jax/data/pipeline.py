@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from ganxai_jax.data import mnist  # noqa: F401  (registers the MNIST builders with TFDS)
+from ganxai_jax.data import prepare
 
 # Data sets this module can read, and whether each needs a folder the user downloaded by hand.
 MNIST_DATASETS = {"mnist_embedded": False, "mnist_idx": True}
@@ -33,16 +34,8 @@ def prepare_builder(name: str, data_dir: str | None, manual_dir: str | None = No
   """
   data_dir = data_dir or default_data_dir()
   full_name = f"{name}/{config}" if config else name
-  builder = tfds.builder(full_name, data_dir=data_dir, file_format="array_record")
-  if not builder.is_prepared():
-    if jax.process_index() == 0:
-      download_config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
-      builder.download_and_prepare(download_config=download_config)
-    if jax.process_count() > 1:
-      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-      multihost_utils.sync_global_devices(f"prepare {full_name}")
-    builder = tfds.builder(full_name, data_dir=data_dir, file_format="array_record")
-  return builder
+  return prepare.prepare(lambda: tfds.builder(full_name, data_dir=data_dir, file_format="array_record"),
+                         manual_dir)
 
 
 def check_manual_dir(name: str, manual_dir: str | None) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 from ganxai_jax.evaluation import classifier as classifier_lib
 from ganxai_jax.evaluation.matching import hungarian_match
 from ganxai_jax.evaluation.mnist_eval import GenerateFn, generate_in_batches
-from ganxai_jax.explain.measure import measure_style
+from ganxai_jax.evaluation.measure import measure_style
 from ganxai_jax.models.latent import LatentSpec
 from ganxai_jax.viz import grids
 

@@ -33,19 +33,18 @@ import numpy as np
 from ganxai_jax.data import handwriting
 from ganxai_jax.data import text
 from ganxai_jax.data import words_pipeline
+from ganxai_jax.evaluation import recognizer_eval
 from ganxai_jax.evaluation.fid import frechet_distance
-from ganxai_jax.models import recognizer as recognizer_lib
+from ganxai_jax.generators import words as word_generators
+from ganxai_jax.generators.interface import TrainedGenerator
 
-FEATURE_LAYER = "batch_norm6"  # The recognizer's last batch norm; its ReLU feeds the classifier.
 _CHUNK = 64  # Images per forward pass.
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _read(model: nn.Module, variables: Any, images: jax.Array) -> tuple[jax.Array, jax.Array]:
   """Per-frame argmax ids and mean frame features of unpadded words of one width."""
-  logits, captured = model.apply(variables, images, train=False, mutable=["intermediates"],
-                                 capture_intermediates=lambda module, _: module.name == FEATURE_LAYER)
-  frame_features = jax.nn.relu(captured["intermediates"][FEATURE_LAYER]["__call__"][0])[:, 0]
+  logits, frame_features = model.apply(variables, images, train=False, return_features=True)
   return jnp.argmax(logits, axis=-1), frame_features.mean(axis=1)
 
 
@@ -57,20 +56,6 @@ def read_and_embed(model: nn.Module, variables: Any, images: np.ndarray) -> tupl
     readings += [text.ctc_greedy_decode(row) for row in np.asarray(frame_ids)]
     features.append(np.asarray(pooled))
   return readings, np.concatenate(features)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _generate(generator: nn.Module, variables: Any, z: jax.Array, chars: jax.Array) -> jax.Array:
-  images, _ = generator.apply(variables, z, chars, train=False)
-  return images
-
-
-def generate_words(generator: nn.Module, variables: Any, words: Sequence[str], z: np.ndarray) -> np.ndarray:
-  """Word `i` written with `z[i]`; all words must have the same length. Returns [N, 32, 16n, 1]."""
-  chars = np.stack([text.encode(w) for w in words])
-  return np.concatenate([np.asarray(_generate(generator, variables, jnp.asarray(z[s:s + _CHUNK]),
-                                              jnp.asarray(chars[s:s + _CHUNK])))
-                         for s in range(0, len(words), _CHUNK)])
 
 
 def _pick_words(source: Sequence[dict[str, Any]], count: int, rng: np.random.Generator
@@ -96,7 +81,7 @@ def mean_pairwise_distance(vectors: np.ndarray) -> float:
   return float(np.mean([np.linalg.norm(vectors[i] - vectors[j]) for i, j in pairs]))
 
 
-def evaluate_generator(generator: nn.Module, g_variables: Any, recognizer: nn.Module, r_variables: Any,
+def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_variables: Any,
                        test_source: Sequence[dict[str, Any]], train_source: Sequence[dict[str, Any]],
                        num_words: int, num_styles: int, style_words: Sequence[str], seed: int = 0
                        ) -> dict[str, Any]:
@@ -107,8 +92,8 @@ def evaluate_generator(generator: nn.Module, g_variables: Any, recognizer: nn.Mo
   references, fake_readings, real_readings = [], [], []
   fake_features, real_features = [], []
   for length, (real_images, words) in test_groups.items():
-    z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, length), (len(words), generator.z_dim)))
-    fake_images = generate_words(generator, g_variables, words, z)
+    z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, length), (len(words), generator.latent_dim)))
+    fake_images = word_generators.write_words(generator, words, z, _CHUNK)
     readings, features = read_and_embed(recognizer, r_variables, fake_images)
     fake_readings += readings
     fake_features.append(features)
@@ -129,10 +114,10 @@ def evaluate_generator(generator: nn.Module, g_variables: Any, recognizer: nn.Mo
   real_rates = text.character_and_word_error_rates(references, real_readings)
   fake_features, real_features = np.concatenate(fake_features), np.concatenate(real_features)
 
-  style_z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, 0x7374), (num_styles, generator.z_dim)))
+  style_z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, 0x7374), (num_styles, generator.latent_dim)))
   feature_distances, pixel_distances = [], []
   for word in style_words:
-    images = generate_words(generator, g_variables, [word] * num_styles, style_z)
+    images = word_generators.write_words(generator, [word] * num_styles, style_z, _CHUNK)
     _, features = read_and_embed(recognizer, r_variables, images)
     feature_distances.append(mean_pairwise_distance(features))
     flat = images.reshape(num_styles, -1)
@@ -152,31 +137,13 @@ def evaluate_generator(generator: nn.Module, g_variables: Any, recognizer: nn.Mo
   }
 
 
-def evaluate(config: ml_collections.ConfigDict, generator: nn.Module, g_variables: Any) -> dict[str, Any]:
+def evaluate(config: ml_collections.ConfigDict, generator: TrainedGenerator) -> dict[str, Any]:
   """Scores of G in the protocol above, with the recognizer of `config.eval_recognizer_workdir`."""
-  # Imported here: recognizer_training imports the data pipeline, which tests may not need.
-  from ganxai_jax.training import recognizer_training  # pylint: disable=import-outside-toplevel
-  if not config.eval_recognizer_workdir:
-    raise ValueError("config.eval_recognizer_workdir is empty: train a recognizer with "
-                     "`python -m experiments.train_recognizer --config=configs/scrabble.py --workdir=R` "
-                     "and pass --config.eval_recognizer_workdir=R.")
-  recognizer, r_variables = recognizer_training.load_recognizer(config.eval_recognizer_workdir)
-  scores = evaluate_generator(generator, g_variables, recognizer, r_variables,
+  recognizer, r_variables = recognizer_eval.load_recognizer(config.eval_recognizer_workdir)
+  scores = evaluate_generator(generator, recognizer, r_variables,
                               handwriting.load_split(config, "test"), handwriting.load_split(config, "train"),
                               num_words=config.eval_num_words, num_styles=config.eval_num_styles,
                               style_words=list(config.eval_style_words), seed=config.seed)
   scores["eval_recognizer_workdir"] = config.eval_recognizer_workdir
   scores["dataset"] = config.dataset
-  return scores
-
-
-def evaluate_workdir(workdir: str, config: ml_collections.ConfigDict | None = None) -> dict[str, Any]:
-  """Evaluates the latest checkpoint of a ScrabbleGAN run and writes `workdir/eval.json`."""
-  import os  # pylint: disable=import-outside-toplevel
-  from ganxai_jax import generation  # pylint: disable=import-outside-toplevel
-  from ganxai_jax.training.trainer import write_json  # pylint: disable=import-outside-toplevel
-  saved_config, generator, g_variables, step = generation.load_generator(workdir)
-  scores = evaluate(config or saved_config, generator, g_variables)
-  scores["step"] = step
-  write_json(os.path.join(workdir, "eval.json"), scores)
   return scores

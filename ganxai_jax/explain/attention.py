@@ -11,7 +11,7 @@ max-pooling. Maps on a key grid are brought to the image by repeating each cell 
 (nearest neighbour: no smoothing that the layer did not do), and the ink mask is brought to any grid as
 the fraction of ink pixels in each cell.
 
-Ink is decided per pixel by `ganxai_jax.explain.measure.ink_mask` (bright ink for MNIST in [-1, 1],
+Ink is decided per pixel by `ganxai_jax.evaluation.measure.ink_mask` (bright ink for MNIST in [-1, 1],
 dark ink for handwriting).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ganxai_jax.explain.measure import ink_mask
+from ganxai_jax.evaluation.measure import ink_mask
 from ganxai_jax.models.attention import key_grid_shape
 
 

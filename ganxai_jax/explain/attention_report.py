@@ -13,15 +13,16 @@ maps (1 = uniform) and their spread (0 = every query of that kind in an image ha
 maps say nothing about where the query is; two readings of "silent"), and the layer's γ (its output is `x + γ·attention`; a small |γ| means that whatever
 the maps show contributes little).
 
-A generator plugs in as an `AttentionGenerator`: a function from `(seed, count)` to images and maps by
-layer name, with the images' ink polarity and value range. `load_generator` builds it for the MNIST
-runs of `training.trainer`; another run kind (ScrabbleGAN) needs one more loader there.
+The generator comes through the one interface (`generators.interface.TrainedGenerator`): images and
+the maps of its self-attention layers from the model's own `(images, aux)` output, and each layer's γ.
+Conditional generators cycle their labels through the classes so that every digit appears; word
+generators write lexicon words of one length.
 """
 from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,78 +30,23 @@ import ml_collections
 import numpy as np
 
 from ganxai_jax.errors import UsageError
+from ganxai_jax.evaluation.measure import ink_mask
 from ganxai_jax.explain import attention as attention_lib
-from ganxai_jax.explain.measure import ink_mask
+from ganxai_jax.generators.interface import TrainedGenerator
 from ganxai_jax.models.attention import key_grid_shape
-from ganxai_jax.viz import grids
+from ganxai_jax.run import workdir as workdir_lib
 from ganxai_jax.viz.attention import aggregate_attention_figure, query_attention_figure
 
-# (seed, count) -> images [B, H, W, C] and the maps [B, N_queries, N_keys] of each attention layer.
-GenerateWithMaps = Callable[[int, int], tuple[np.ndarray, dict[str, np.ndarray]]]
+VALUE_RANGE = (-1.0, 1.0)  # Every generator of the project draws in [-1, 1].
 
 
-class AttentionGenerator(NamedTuple):
-  """What the report needs of a trained generator: images with maps, how ink looks, each layer's γ."""
-  generate: GenerateWithMaps
-  ink_polarity: str
-  value_range: tuple[float, float]
-  gammas: dict[str, float]
-  description: str
-
-
-def _attention_gammas(params: Any) -> dict[str, float]:
-  """γ of every attention layer in a parameter tree, by the layer's module name."""
-  found = {}
-
-  def visit(tree: Any) -> None:
-    if isinstance(tree, dict):
-      for name, child in tree.items():
-        if isinstance(child, dict) and "gamma" in child and {"query", "key", "value"} <= set(child):
-          found[name] = float(np.asarray(child["gamma"]))
-        else:
-          visit(child)
-
-  visit(jax.device_get(params))
-  return found
-
-
-def _load_mnist(workdir: str) -> AttentionGenerator:
-  """The generator of an MNIST run of `training.trainer` (EMA weights when the run kept them); class
-  labels, when conditional, cycle through the classes so every digit appears."""
-  from ganxai_jax.training import trainer  # pylint: disable=import-outside-toplevel
-  from ganxai_jax.training.gan_step import generate  # pylint: disable=import-outside-toplevel
-  config, components, state = trainer.restore_for_inference(workdir)
-  g_net = state.nets["generator"]
-  params = state.ema_params if state.ema_params is not None else g_net.params
-  variables = g_net.variables(params)
-  spec = components.latent_spec
-
-  @jax.jit
-  def _generate(variables, latent):
-    images, aux = generate(components, variables, latent)
-    return images, aux.get("attention", {})
-
-  def generate_with_maps(seed: int, count: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    latent = spec.sample(jax.random.key(seed), count)
-    if spec.num_classes:
-      latent["labels"] = jnp.arange(count) % spec.num_classes
-    images, maps = jax.device_get(_generate(variables, latent))
-    return np.asarray(images), {name: np.asarray(m) for name, m in maps.items()}
-
-  return AttentionGenerator(generate=generate_with_maps, ink_polarity="bright", value_range=(-1.0, 1.0),
-                            gammas=_attention_gammas(params),
-                            description=f"{config.model} (G attention at {list(config.g_attention)})")
-
-
-def load_generator(workdir: str) -> AttentionGenerator:
-  """The `AttentionGenerator` of the training run in `workdir`; a one-line UsageError for a run kind
-  without a loader."""
-  from ganxai_jax.training import trainer  # pylint: disable=import-outside-toplevel
-  model = trainer.load_run_config(workdir).get("model")
-  if model in trainer.MODELS:
-    return _load_mnist(workdir)
-  raise UsageError(f"the attention explanation has no loader for model={model!r} runs yet; "
-                   f"it explains the MNIST models {trainer.MODELS}.")
+def images_and_maps(generator: TrainedGenerator, seed: int, count: int
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+  """`count` images of seed `seed` and the maps `[B, N_q, N_k]` of every attention layer, by name."""
+  latent, condition = generator.sample(jax.random.key(seed), count)
+  if generator.num_classes:
+    condition = dict(condition, labels=jnp.arange(count) % generator.num_classes)
+  return generator.render_with_maps(latent, condition)
 
 
 def layer_geometry(maps: np.ndarray, image_hw: tuple[int, int]) -> tuple[tuple[int, int], bool]:
@@ -148,22 +94,23 @@ def query_statistics(maps: np.ndarray, images: np.ndarray, query_hw: tuple[int, 
   return result
 
 
-def _generate_in_batches(source: AttentionGenerator, seed: int, count: int, batch_size: int
+def _generate_in_batches(source: TrainedGenerator, seed: int, count: int, batch_size: int
                          ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
   images, maps = [], {}
   for start in range(0, count, batch_size):
-    batch_images, batch_maps = source.generate(seed + start, min(batch_size, count - start))
+    batch_images, batch_maps = images_and_maps(source, seed + start, min(batch_size, count - start))
     images.append(batch_images)
     for name, value in batch_maps.items():
       maps.setdefault(name, []).append(value)
   return np.concatenate(images), {name: np.concatenate(value) for name, value in maps.items()}
 
 
-def attention_scores(source: AttentionGenerator, cfg: ml_collections.ConfigDict, seed: int
+def attention_scores(source: TrainedGenerator, cfg: ml_collections.ConfigDict, seed: int
                      ) -> dict[str, dict[str, Any]]:
   """Per layer: ink mass of ink and background queries, the uniform baseline, query entropies and γ,
   over `cfg.num_score_images` images."""
   images, maps = _generate_in_batches(source, seed, cfg.num_score_images, cfg.batch_size)
+  gammas = source.attention_gammas()
   scores = {}
   for name in sorted(maps, key=_layer_order):
     query_hw, pool_kv = layer_geometry(maps[name], images.shape[1:3])
@@ -174,17 +121,17 @@ def attention_scores(source: AttentionGenerator, cfg: ml_collections.ConfigDict,
         "uniform_baseline": mass["ink_fraction_of_keys"],
         **query_statistics(maps[name], images, query_hw, cfg.ink_threshold, source.ink_polarity,
                            cfg.ink_query_fraction),
-        "gamma": source.gammas.get(name, float("nan")),
+        "gamma": gammas.get(name, float("nan")),
         "query_grid": list(query_hw),
         "pooled_keys": pool_kv,
     }
   return scores
 
 
-def attention_figures(source: AttentionGenerator, cfg: ml_collections.ConfigDict, seed: int
+def attention_figures(source: TrainedGenerator, cfg: ml_collections.ConfigDict, seed: int
                       ) -> dict[str, Any]:
   """The per-query figures of `cfg.num_images` images for every layer, and the aggregate figure."""
-  images, maps = source.generate(seed, cfg.num_images)
+  images, maps = images_and_maps(source, seed, cfg.num_images)
   images = images[..., 0]  # [B, H, W]
   image_hw = images.shape[1:3]
   layers = {name: attention_lib.AttentionLayerMaps(maps[name], *layer_geometry(maps[name], image_hw))
@@ -198,7 +145,7 @@ def attention_figures(source: AttentionGenerator, cfg: ml_collections.ConfigDict
           threshold=cfg.ink_threshold, ink_query_fraction=cfg.ink_query_fraction, seed=seed + index)
       per_query = attention_lib.query_maps(layer.maps[index], points, image_hw, layer.query_hw, layer.pool_kv)
       figures[f"queries_{name}_{index}"] = query_attention_figure(
-          image, points, is_ink, per_query, value_range=source.value_range,
+          image, points, is_ink, per_query, value_range=VALUE_RANGE,
           title=f"{name}: each query's attention over the keys (○ ink, □ background)")
     means = attention_lib.mean_query_maps(layer.maps, images, layer.query_hw, layer.pool_kv,
                                           source.ink_polarity, cfg.ink_threshold, cfg.ink_query_fraction)
@@ -211,26 +158,22 @@ def attention_figures(source: AttentionGenerator, cfg: ml_collections.ConfigDict
   views["rollout\nattention received"] = attention_lib.upsample_to_image(
       attention_lib.received_attention(rollout, grid_hw), image_hw, grid_hw, pool_kv=False)
   figures["aggregate"] = aggregate_attention_figure(
-      images, views, value_range=source.value_range,
+      images, views, value_range=VALUE_RANGE,
       title=f"aggregate attention per image ({len(layers)} layer(s))")
   return figures
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Writes the figures of the module docstring to `workdir/figures/` and returns the scores."""
-  source = load_generator(config.generator_workdir)
+def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGenerator) -> dict[str, Any]:
+  """Writes the figures of the module docstring to `workdir/figures/` and returns the scores of
+  `generator` (that of `config.generator_workdir`)."""
   cfg = config.attention
-  _, probe = source.generate(config.seed, 1)
+  _, probe = images_and_maps(generator, config.seed, 1)
   if not probe:
-    raise UsageError(f"the generator of {config.generator_workdir!r} ({source.description}) has no "
-                     "self-attention layers; train one with attention, e.g. configs/mnist.py:sagan.")
-  figures = attention_figures(source, cfg, config.seed)
-  if jax.process_index() == 0:
-    folder = os.path.join(workdir, "figures")
-    os.makedirs(folder, exist_ok=True)
-    for name, figure in figures.items():
-      grids.save(figure, os.path.join(folder, f"{name}.png"))
+    raise UsageError(f"the generator of {config.generator_workdir!r} ({generator.name}) has no self-attention "
+                     "layers; train one with attention, e.g. configs/mnist.py:sagan.")
+  figures = attention_figures(generator, cfg, config.seed)
+  names = workdir_lib.write_figures(workdir, figures)
   # Score images come from another seed than the figures', so the numbers are not read off them.
-  layers = attention_scores(source, cfg, config.seed + 1)
-  return {"generator": source.description, "num_score_images": int(cfg.num_score_images),
-          "layers": layers, "figures": sorted(f"{name}.png" for name in figures)}
+  layers = attention_scores(generator, cfg, config.seed + 1)
+  return {"generator": f"{generator.name} (attention layers {sorted(probe)})",
+          "num_score_images": int(cfg.num_score_images), "layers": layers, "figures": sorted(names)}

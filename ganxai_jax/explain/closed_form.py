@@ -11,7 +11,7 @@ import dataclasses
 import jax
 import numpy as np
 
-from ganxai_jax.explain.generators import Condition, ExplainableGenerator
+from ganxai_jax.generators.interface import Condition, TrainedGenerator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +65,7 @@ def ganspace_from_samples(latents: np.ndarray, features: np.ndarray, num_directi
   return ClosedFormDirections(directions=directions, scales=stds * norms, importance=variance)
 
 
-def sample_features(generator: ExplainableGenerator, rng: jax.Array, num_samples: int,
+def sample_features(generator: TrainedGenerator, rng: jax.Array, num_samples: int,
                     batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
   """`num_samples` latents and their early-layer features, in batches of one condition each (one word,
   one label, one set of codes; nothing for an unconditional GAN). Each batch's features are centred on
@@ -86,7 +86,7 @@ def sample_features(generator: ExplainableGenerator, rng: jax.Array, num_samples
   return np.concatenate(latents), np.concatenate(features)
 
 
-def ganspace_directions(generator: ExplainableGenerator, rng: jax.Array, num_samples: int,
+def ganspace_directions(generator: TrainedGenerator, rng: jax.Array, num_samples: int,
                         num_directions: int) -> ClosedFormDirections:
   """GANSpace directions of `generator` from `num_samples` random latents (and conditions)."""
   latents, features = sample_features(generator, rng, num_samples)

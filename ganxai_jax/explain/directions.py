@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from typing import Any, Callable
 
 import flax
@@ -25,14 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import logging
 
-from ganxai_jax.explain.generators import Condition, ExplainableGenerator
+from ganxai_jax.generators.interface import Condition, TrainedGenerator
 from ganxai_jax.models.reconstructor import DigitReconstructor, WordReconstructor
-from ganxai_jax.training import guards
-from ganxai_jax.training.checkpoints import Checkpointer
-from ganxai_jax.training.metric_writer import MetricWriter, Progress
-from ganxai_jax.training.state import NetState, apply_gradients, init_net
+from ganxai_jax.run import loop
+from ganxai_jax.run.state import NetState, apply_gradients, init_net
 
 DIRECTION_KINDS = ("linear", "orthonormal", "random", "coordinate")
 TRAINABLE_KINDS = ("linear", "orthonormal")
@@ -103,7 +99,7 @@ class DirectionsState:
 @dataclasses.dataclass(frozen=True, eq=False)
 class DirectionsSetup:
   """The static parts of the step: generator, variants `(name, kind)`, reconstructor, optimizer, loss."""
-  generator: ExplainableGenerator
+  generator: TrainedGenerator
   variants: tuple[tuple[str, str], ...]
   num_directions: int
   reconstructor: nn.Module
@@ -127,7 +123,7 @@ def make_reconstructor(kind: str, num_directions: int, channels: tuple[int, ...]
   raise ValueError(f"no reconstructor for generator kind {kind!r}.")
 
 
-def make_setup(generator: ExplainableGenerator, learned_kind: str, baselines: tuple[str, ...],
+def make_setup(generator: TrainedGenerator, learned_kind: str, baselines: tuple[str, ...],
                num_directions: int, learning_rate: float = 1e-4, batch_size: int = 32,
                shift_scale: float = 6.0, min_shift: float = 0.5, shift_weight: float = 0.25,
                reconstructor_channels: tuple[int, ...] | None = None) -> DirectionsSetup:
@@ -226,7 +222,7 @@ def make_train_step(setup: DirectionsSetup) -> Callable[[DirectionsState, Condit
   return lambda state, condition: jitted(state, condition, setup.generator.variables)
 
 
-def condition_for_step(generator: ExplainableGenerator, seed: int, step: int, batch: int) -> Condition:
+def condition_for_step(generator: TrainedGenerator, seed: int, step: int, batch: int) -> Condition:
   """The conditions of step `step` (host side: ScrabbleGAN's words come from a lexicon table)."""
   return generator.sample_condition(jax.random.fold_in(jax.random.key(seed + 7), step), batch)
 
@@ -278,56 +274,28 @@ def learned_matrix(setup: DirectionsSetup, state: DirectionsState, name: str) ->
                                      setup.num_directions))
 
 
-# ---- The loop --------------------------------------------------------------------------------------
+# ---- Training ------------------------------------------------------------------------------------
 
 def train_directions(setup: DirectionsSetup, workdir: str, num_steps: int, seed: int = 0,
                      log_every_steps: int = 100, checkpoint_every_steps: int = 1000,
                      max_minutes: float = 0.0) -> DirectionsState:
-  """Trains every variant for `num_steps` steps in `workdir`, resuming from `workdir/checkpoints`.
+  """Trains every variant for `num_steps` steps in `workdir` with the project's training loop
+  (`run.loop`), resuming from `workdir/checkpoints`.
 
   With `max_minutes` > 0 it stops early (and checkpoints) once that much wall time has passed, so a
   run fits a time budget; the state's step says how far it got. SIGTERM or SIGINT finishes the step,
   saves, and raises `guards.Preempted` (the CLI exits with code 75; the same command resumes), and a
   non-finite loss raises `guards.NonFiniteLoss` before that state is saved, as in training.
   """
-  state = create_state(setup, seed)
-  checkpointer = Checkpointer(workdir, max_to_keep=2)
-  if checkpointer.latest_step() is not None:
-    state = checkpointer.restore(state)
-    logging.info("Resumed directions from step %d of %s", int(state.step), checkpointer.directory)
-  first_step = int(jax.device_get(state.step))
-  last_saved = first_step if first_step > 0 else None
-  step_fn = make_train_step(setup)
-  writer = MetricWriter(workdir)
-  progress = Progress(num_steps, first_step)
-  start = time.time()
-  pending: list[dict[str, jax.Array]] = []
-  step = first_step
-  try:
-    with guards.PreemptionGuard() as preemption:
-      for step in range(first_step + 1, num_steps + 1):
-        condition = condition_for_step(setup.generator, seed, step, setup.batch_size)
-        state, metrics = step_fn(state, condition)
-        pending.append(metrics)
-        out_of_time = max_minutes > 0 and time.time() - start > 60 * max_minutes
-        stop_now = preemption.should_stop()
-        last = step == num_steps or out_of_time
-        if step % log_every_steps == 0 or last or stop_now:
-          history = jax.device_get(pending)
-          guards.check_finite(step, history, last_saved)
-          scalars = jax.tree_util.tree_map(lambda *xs: float(np.mean(xs)), *history)
-          pending = []
-          writer.write(step, scalars)
-          progress(step, scalars)
-        if step % checkpoint_every_steps == 0 or last or stop_now:
-          checkpointer.save(step, state)
-          last_saved = step
-        if stop_now and not last:
-          raise guards.Preempted(step, preemption.signal_name)
-        if out_of_time:
-          logging.info("Stopping directions training at step %d: max_minutes=%s reached.", step, max_minutes)
-          break
-  finally:  # Also on errors and signals: finish writing the checkpoints already started.
-    checkpointer.close()
-    writer.close()
-  return state
+  jitted = make_train_step(setup)
+
+  def step_fn(state, step):
+    return jitted(state, condition_for_step(setup.generator, seed, step + 1, setup.batch_size))
+
+  schedule = loop.Schedule(num_steps=num_steps, log_every_steps=log_every_steps,
+                           checkpoint_every_steps=checkpoint_every_steps, max_minutes=max_minutes,
+                           keep_checkpoints=2)
+  learned = setup.variants[0][0]
+  return loop.train(workdir=workdir, state=create_state(setup, seed), step_fn=step_fn, schedule=schedule,
+                    key_metrics=(f"{learned}/accuracy", f"{learned}/ce", f"{learned}/shift_l1"),
+                    what="direction training")

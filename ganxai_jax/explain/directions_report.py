@@ -1,6 +1,6 @@
 """`run(config, workdir)` for the latent-direction methods `directions`, `ganspace` and `sefa`.
 
-Reading order: the generator comes through the one interface (`generators.load_generator`); the
+Reading order: the generator comes through the one interface (`generators.interface`); the
 method gives a set of directions with edit scales (`_learned`, `_ganspace`, `_sefa`); every set is
 measured along traversals, named (`naming.direction_effects`) and, on the synthetic handwriting,
 scored against the true style factors (`naming.ground_truth_scores`); figures of the traversals go
@@ -23,8 +23,9 @@ from absl import logging
 from ganxai_jax.explain import closed_form
 from ganxai_jax.explain import directions as directions_lib
 from ganxai_jax.explain import naming
-from ganxai_jax.explain.generators import Condition, ExplainableGenerator, encode_words, load_generator
-from ganxai_jax.training import trainer
+from ganxai_jax.generators.interface import Condition, TrainedGenerator
+from ganxai_jax.generators.words import encode_words
+from ganxai_jax.run import workdir as workdir_lib
 from ganxai_jax.viz import grids
 
 
@@ -41,7 +42,7 @@ class DirectionSet:
 
 # ---- Conditions and seeds --------------------------------------------------------------------------
 
-def figure_condition(generator: ExplainableGenerator, section: ml_collections.ConfigDict, rng: jax.Array,
+def figure_condition(generator: TrainedGenerator, section: ml_collections.ConfigDict, rng: jax.Array,
                      n: int) -> Condition:
   """Conditions for figure rows: the configured word for ScrabbleGAN, otherwise random ones."""
   if generator.kind == "words":
@@ -49,7 +50,7 @@ def figure_condition(generator: ExplainableGenerator, section: ml_collections.Co
   return generator.sample_condition(rng, n)
 
 
-def _seeds(generator: ExplainableGenerator, rng: jax.Array, n: int) -> tuple[np.ndarray, Condition]:
+def _seeds(generator: TrainedGenerator, rng: jax.Array, n: int) -> tuple[np.ndarray, Condition]:
   z_key, c_key = jax.random.split(rng)
   return np.asarray(generator.sample_latent(z_key, n)), generator.sample_condition(c_key, n)
 
@@ -60,7 +61,7 @@ def _label(names: list[str], k: int) -> str:
   return f"d{k}: {names[k]}" if k < len(names) else f"d{k}"
 
 
-def overview_figure(generator: ExplainableGenerator, direction_set: DirectionSet, names: list[str],
+def overview_figure(generator: TrainedGenerator, direction_set: DirectionSet, names: list[str],
                     section: ml_collections.ConfigDict, rng: jax.Array, title: str):
   """Rows: directions; columns: G(z + t·d) for t across [-r, r]; one seed."""
   count = min(section.num_figure_directions, direction_set.directions.shape[1])
@@ -75,7 +76,7 @@ def overview_figure(generator: ExplainableGenerator, direction_set: DirectionSet
                           col_labels=[f"{t:+.1f}" for t in shifts])
 
 
-def seed_figure(generator: ExplainableGenerator, direction_set: DirectionSet, k: int, names: list[str],
+def seed_figure(generator: TrainedGenerator, direction_set: DirectionSet, k: int, names: list[str],
                 section: ml_collections.ConfigDict, rng: jax.Array):
   """One direction: rows seeds, columns shifts; for a CGAN, rows (seed, shift) and columns the digits."""
   r = direction_set.traversal_radius
@@ -107,7 +108,7 @@ def seed_figure(generator: ExplainableGenerator, direction_set: DirectionSet, k:
                           col_labels=[f"{t:+.1f}" for t in shifts])
 
 
-def write_figures(generator: ExplainableGenerator, direction_set: DirectionSet, names: list[str],
+def write_figures(generator: TrainedGenerator, direction_set: DirectionSet, names: list[str],
                   section: ml_collections.ConfigDict, rng: jax.Array, folder: str) -> list[str]:
   """The overview and the per-seed figures of a direction set; returns their file names."""
   os.makedirs(folder, exist_ok=True)
@@ -116,17 +117,17 @@ def write_figures(generator: ExplainableGenerator, direction_set: DirectionSet, 
            f"rows G(z + t·d), t in [-{direction_set.traversal_radius:g}, {direction_set.traversal_radius:g}]")
   figure = overview_figure(generator, direction_set, names, section, rng, title)
   written.append(f"{direction_set.label}_traversals.png")
-  grids.save(figure, os.path.join(folder, written[-1]))
+  workdir_lib.save_figure(figure, os.path.join(folder, written[-1]))
   for k in range(min(section.num_seed_figures, direction_set.directions.shape[1])):
     figure = seed_figure(generator, direction_set, k, names, section, jax.random.fold_in(rng, 10 + k))
     written.append(f"{direction_set.label}_direction{k:02d}.png")
-    grids.save(figure, os.path.join(folder, written[-1]))
+    workdir_lib.save_figure(figure, os.path.join(folder, written[-1]))
   return written
 
 
 # ---- Measurement: names and ground truth -----------------------------------------------------------
 
-def measure_set(generator: ExplainableGenerator, direction_set: DirectionSet,
+def measure_set(generator: TrainedGenerator, direction_set: DirectionSet,
                 section: ml_collections.ConfigDict, rng: jax.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
   """Attributes `[K, S, T]` along the traversals of the first `num_named_directions` directions."""
   count = min(section.num_named_directions, direction_set.directions.shape[1])
@@ -137,7 +138,7 @@ def measure_set(generator: ExplainableGenerator, direction_set: DirectionSet,
   return measured, shifts
 
 
-def describe_set(generator: ExplainableGenerator, direction_set: DirectionSet,
+def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
                  section: ml_collections.ConfigDict, spread: dict[str, float],
                  calibration: naming.Calibration | None, rng: jax.Array) -> dict[str, Any]:
   """Names (with per-attribute slopes, effects, consistency) and, with a calibration, the
@@ -154,13 +155,12 @@ def describe_set(generator: ExplainableGenerator, direction_set: DirectionSet,
   return result
 
 
-def ground_truth_applies(generator_workdir: str, generator: ExplainableGenerator) -> bool:
+def ground_truth_applies(generator: TrainedGenerator) -> bool:
   """True for a word generator trained on the synthetic handwriting (its true factors are known)."""
-  config = trainer.load_run_config(generator_workdir)
-  return generator.kind == "words" and config.get("dataset") == "synthetic_handwriting"
+  return generator.kind == "words" and generator.dataset == "synthetic_handwriting"
 
 
-def make_calibration(generator: ExplainableGenerator, section: ml_collections.ConfigDict, seed: int
+def make_calibration(generator: TrainedGenerator, section: ml_collections.ConfigDict, seed: int
                      ) -> naming.Calibration:
   images, factors, names = naming.render_calibration_set(section.calibration_images, generator.word_length,
                                                          seed)
@@ -178,11 +178,11 @@ def ground_truth_table(described: dict[str, dict[str, Any]]) -> dict[str, dict[s
 
 # ---- The methods -----------------------------------------------------------------------------------
 
-def _num_directions(section: ml_collections.ConfigDict, generator: ExplainableGenerator) -> int:
+def _num_directions(section: ml_collections.ConfigDict, generator: TrainedGenerator) -> int:
   return section.num_directions or min(generator.latent_dim, 64)
 
 
-def _learned(config: ml_collections.ConfigDict, generator: ExplainableGenerator, workdir: str
+def _learned(config: ml_collections.ConfigDict, generator: TrainedGenerator, workdir: str
              ) -> tuple[list[DirectionSet], dict[str, Any]]:
   section = config.directions
   setup = directions_lib.make_setup(
@@ -214,7 +214,7 @@ def _learned(config: ml_collections.ConfigDict, generator: ExplainableGenerator,
   return direction_sets, numbers
 
 
-def _ganspace(config: ml_collections.ConfigDict, generator: ExplainableGenerator) -> DirectionSet:
+def _ganspace(config: ml_collections.ConfigDict, generator: TrainedGenerator) -> DirectionSet:
   section = config.ganspace
   found = closed_form.ganspace_directions(generator, jax.random.fold_in(jax.random.key(config.seed), 0x6773),
                                           section.num_samples, section.num_directions)
@@ -222,7 +222,7 @@ def _ganspace(config: ml_collections.ConfigDict, generator: ExplainableGenerator
                       section.naming_radius)
 
 
-def _sefa(config: ml_collections.ConfigDict, generator: ExplainableGenerator) -> DirectionSet:
+def _sefa(config: ml_collections.ConfigDict, generator: TrainedGenerator) -> DirectionSet:
   section = config.sefa
   found = closed_form.sefa_directions(generator.first_layer_weight(), section.num_directions)
   return DirectionSet("sefa", found.directions, found.scales, section.traversal_radius, section.naming_radius)
@@ -234,12 +234,13 @@ def _same_distance(direction_set: DirectionSet, section: ml_collections.ConfigDi
                              traversal_radius=section.traversal_radius, naming_radius=section.naming_radius)
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Runs `config.method` (directions, ganspace or sefa) on `config.generator_workdir`; writes figures
-  to `workdir/figures/` and returns the numbers for `workdir/explain.json`."""
+def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGenerator) -> dict[str, Any]:
+  """Runs `config.method` (directions, ganspace or sefa) on `generator` (that of
+  `config.generator_workdir`); writes figures to `workdir/figures/` and returns the numbers for
+  `workdir/explain.json`."""
   method = config.method
   section = config[method]
-  generator = load_generator(config.generator_workdir, word_length=len(section.word))
+  generator = generator.with_word_length(len(section.word))
   os.makedirs(workdir, exist_ok=True)
   results: dict[str, Any] = {"generator": generator.name, "generator_step": generator.step,
                              "latent_dim": generator.latent_dim}
@@ -261,7 +262,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   rng = jax.random.fold_in(jax.random.key(config.seed), 0x6e616d65)  # 'name'
   spread = naming.population_spread(generator, jax.random.fold_in(rng, 0), section.spread_samples)
   calibration = (make_calibration(generator, section, config.seed)
-                 if ground_truth_applies(config.generator_workdir, generator) else None)
+                 if ground_truth_applies(generator) else None)
   described = {}
   # Every set is measured on the same seeds (latents and words), so the table compares like with like.
   for direction_set in direction_sets + compared:

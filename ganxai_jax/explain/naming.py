@@ -22,8 +22,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganxai_jax.explain import measure
-from ganxai_jax.explain.generators import Condition, ExplainableGenerator
+from ganxai_jax.data import lexicon
+from ganxai_jax.data import synthetic_handwriting as synth
+from ganxai_jax.evaluation import measure
+from ganxai_jax.generators.interface import Condition, TrainedGenerator
 
 ATTRIBUTES = ("width", "height", "slant", "thickness", "intensity")
 # Floors of the population spread: a generator whose samples barely vary in an attribute (a collapsed
@@ -34,11 +36,11 @@ TRIM = 0.02
 
 
 @functools.lru_cache(maxsize=8)
-def _jitted_apply(generator: ExplainableGenerator):
+def _jitted_apply(generator: TrainedGenerator):
   return jax.jit(generator.apply_fn)
 
 
-def generate_images(generator: ExplainableGenerator, latent: jax.Array, condition: Condition) -> np.ndarray:
+def generate_images(generator: TrainedGenerator, latent: jax.Array, condition: Condition) -> np.ndarray:
   """G's images under jit, with G's variables an argument: as closed-over constants XLA would fold
   them (spectral norms included) and compile for minutes."""
   return np.asarray(_jitted_apply(generator)(generator.variables, latent, condition))
@@ -49,7 +51,7 @@ def repeat_condition(condition: Condition, times: int) -> Condition:
   return {key: jnp.repeat(jnp.asarray(value), times, axis=0) for key, value in condition.items()}
 
 
-def traversal_images(generator: ExplainableGenerator, direction: np.ndarray, scale: float,
+def traversal_images(generator: TrainedGenerator, direction: np.ndarray, scale: float,
                      latents: np.ndarray, condition: Condition, shifts: np.ndarray) -> np.ndarray:
   """Images `[S, T, H, W, 1]` of G(z_s + t·scale·direction) for the seeds' latents and shifts."""
   num_seeds, num_shifts = len(latents), len(shifts)
@@ -68,7 +70,7 @@ def measure_attributes(images: np.ndarray, ink_polarity: str) -> dict[str, np.nd
   return {name: measured[name].reshape(batch_shape) for name in ATTRIBUTES}
 
 
-def measure_traversals(generator: ExplainableGenerator, directions: np.ndarray, scales: np.ndarray,
+def measure_traversals(generator: TrainedGenerator, directions: np.ndarray, scales: np.ndarray,
                        latents: np.ndarray, condition: Condition, shifts: np.ndarray
                        ) -> dict[str, np.ndarray]:
   """Attributes `[K, S, T]` of every direction's traversals (columns of `directions`)."""
@@ -79,7 +81,7 @@ def measure_traversals(generator: ExplainableGenerator, directions: np.ndarray, 
   return {name: np.stack([m[name] for m in per_direction]) for name in ATTRIBUTES}
 
 
-def population_spread(generator: ExplainableGenerator, rng: jax.Array, num_samples: int = 256
+def population_spread(generator: TrainedGenerator, rng: jax.Array, num_samples: int = 256
                       ) -> dict[str, float]:
   """Standard deviation of every attribute over random samples of the generator."""
   z_key, c_key = jax.random.split(rng)
@@ -147,8 +149,6 @@ def render_calibration_set(num_images: int, word_length: int, seed: int = 0
   """Rendered words of `word_length` characters, one random writer each, as the synthetic data set
   draws them: images `[N, 32, 16·L, 1]` in [-1, 1] (white +1), their continuous style factors `[N, F]`
   and the factors' names (font, a category, is left out)."""
-  from ganxai_jax.data import lexicon  # pylint: disable=import-outside-toplevel
-  from ganxai_jax.data import synthetic_handwriting as synth  # pylint: disable=import-outside-toplevel
   names = tuple(n for n in synth.STYLE_FACTOR_NAMES if n != "font")
   columns = [synth.STYLE_FACTOR_NAMES.index(n) for n in names]
   rng = np.random.default_rng([seed, 0x63616c])  # 'cal'

@@ -1,44 +1,43 @@
-"""Runs one explanation method on a trained generator: `run(config, workdir)`.
+"""Runs one explanation method on a trained generator: `run(config, workdir, load_generator)`.
 
-Each method lives in its own module with a function `run(config, workdir) -> dict` that writes
-`workdir/figures/*.png` and returns the numbers, which land in `workdir/explain.json`.
+Each method lives in its own module with a function `run(config, workdir, generator) -> dict` that
+writes `workdir/figures/*.png` and returns the numbers, which land in `workdir/explain.json`. The
+generator comes from the loader the command passes (`kinds.load_generator`), behind the one
+interface `generators.interface.TrainedGenerator`.
 """
 from __future__ import annotations
 
-import importlib
-import json
 import os
-from typing import Any
+from typing import Any, Callable
 
-import jax
 import ml_collections
 
 from ganxai_jax.errors import UsageError
+from ganxai_jax.explain import attention_report, directions_report
+from ganxai_jax.generators.interface import TrainedGenerator
+from ganxai_jax.run import workdir as workdir_lib
 
-# method name -> module with `run(config, workdir) -> dict`.
+# method name -> `run(config, workdir, generator) -> dict`.
 METHODS = {
-    "attention": "ganxai_jax.explain.attention_report",
-    "directions": "ganxai_jax.explain.directions_report",
-    "ganspace": "ganxai_jax.explain.directions_report",
-    "sefa": "ganxai_jax.explain.directions_report",
+    "attention": attention_report.run,
+    "directions": directions_report.run,
+    "ganspace": directions_report.run,
+    "sefa": directions_report.run,
 }
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Checks the inputs, runs `config.method` and writes `workdir/explain.json`."""
+def run(config: ml_collections.ConfigDict, workdir: str,
+        load_generator: Callable[[str], TrainedGenerator]) -> dict[str, Any]:
+  """Checks the inputs, loads the generator of `config.generator_workdir`, runs `config.method` and
+  writes `workdir/explain.json`."""
   if config.method not in METHODS:
     raise UsageError(f"method={config.method!r} is not one of {sorted(METHODS)}.")
   source = config.generator_workdir
   if not source or not os.path.isdir(os.path.join(source, "checkpoints")):
     raise UsageError(f"generator_workdir={source!r} holds no checkpoints/; pass a training run's folder "
                      "with --config.generator_workdir=DIR.")
-  results = importlib.import_module(METHODS[config.method]).run(config, workdir)
-  if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, "explain.json")
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-      json.dump({"method": config.method, "generator_workdir": source, **results}, fh, indent=2,
-                sort_keys=True, default=float)
-    os.replace(tmp, path)
+  generator = load_generator(source)
+  results = METHODS[config.method](config, workdir, generator)
+  workdir_lib.write_json(os.path.join(workdir, "explain.json"),
+                         {"method": config.method, "generator_workdir": source, **results})
   return results

@@ -13,9 +13,12 @@ rows 2i..2i+1 and columns 2j..2j+1, clipped to the input.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ganxai_jax.models.layers import Conv
 
@@ -72,3 +75,20 @@ class SelfAttention(nn.Module):
     output = projection(channels, "output")(attended, update_stats)
     gamma = self.param("gamma", nn.initializers.zeros, (), jnp.float32)
     return x + gamma.astype(x.dtype) * output, maps
+
+
+def attention_gammas(params: Any) -> dict[str, float]:
+  """γ of every `SelfAttention` layer in a parameter tree, by the layer's module name (its output is
+  `x + γ·attention`: a small |γ| means that whatever the maps show contributes little)."""
+  found = {}
+
+  def visit(tree: Any) -> None:
+    if hasattr(tree, "items"):
+      for name, child in tree.items():
+        if hasattr(child, "items") and "gamma" in child and {"query", "key", "value"} <= set(child):
+          found[name] = float(np.asarray(child["gamma"]))
+        else:
+          visit(child)
+
+  visit(jax.device_get(params))
+  return found

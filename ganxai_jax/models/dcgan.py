@@ -12,7 +12,9 @@ One generator and one discriminator cover the four MNIST models through their fi
   BN, ReLU; D has BN after its second convolution and an FC 1024, BN, leaky ReLU layer whose output
   both the logit and Q read.
 
-Both return `(output, aux)`. Under jit, auxiliary outputs nobody uses are dropped at no cost.
+Both return `(output, aux)`; G's `aux['features']` is its first layer with spatial meaning (the
+projection after its batch norm and ReLU), and `Generator.latent_weight(params)` the weights that read z.
+Under jit, auxiliary outputs nobody uses are dropped at no cost.
 """
 from __future__ import annotations
 
@@ -21,15 +23,16 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ganxai_jax.models import layers
+from ganxai_jax.models.attention import SelfAttention
 
 _INIT = nn.initializers.normal(0.02)
 
 
 def _attention(x: jax.Array, name: str, spectral_norm: bool, update_stats: bool,
                aux: dict[str, Any]) -> jax.Array:
-  from ganxai_jax.models.attention import SelfAttention  # pylint: disable=g-import-not-at-top
   x, maps = SelfAttention(spectral_norm=spectral_norm, name=name)(x, update_stats=update_stats)
   aux.setdefault("attention", {})[name] = maps
   return x
@@ -62,6 +65,7 @@ class Generator(nn.Module):
     x = layers.Dense(7 * 7 * 2 * self.channels, spectral_norm=sn, use_bias=False, kernel_init=_INIT,
                      name="fc")(x, upd)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, name="bn_fc")(x))
+    aux["features"] = x  # The first layer with spatial meaning (GANSpace's PCA space).
     x = x.reshape(x.shape[0], 7, 7, 2 * self.channels)
     if 7 in self.attention_resolutions:
       x = _attention(x, "attention_7", sn, upd, aux)
@@ -72,6 +76,12 @@ class Generator(nn.Module):
       x = _attention(x, "attention_14", sn, upd, aux)
     x = layers.ConvTranspose(1, spectral_norm=sn, kernel_init=_INIT, name="up_28")(x, upd)
     return jnp.tanh(x), aux
+
+  def latent_weight(self, params: Any) -> np.ndarray:
+    """`W [out, latent_dim]`: the rows of the layer that reads z first (SeFa), as output units; its
+    kernel's inputs are z, then the InfoGAN codes or the label embedding."""
+    first = "fc_hidden" if self.hidden_dim else "fc"
+    return np.asarray(layers.find_kernel(params[first]))[:self.latent_dim].T
 
 
 class Discriminator(nn.Module):

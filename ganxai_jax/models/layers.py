@@ -136,3 +136,15 @@ class ConvTranspose(nn.Module):
 def count_params(params: Any) -> int:
   """Number of scalars in a parameter tree."""
   return int(sum(jnp.size(p) for p in jax.tree_util.tree_leaves(params)))
+
+
+def find_kernel(tree: Any) -> Any:
+  """The `kernel` inside a layer's parameter subtree, however deep a wrapper (spectral norm) put it."""
+  if hasattr(tree, "items"):
+    if "kernel" in tree:
+      return tree["kernel"]
+    for value in tree.values():
+      found = find_kernel(value)
+      if found is not None:
+        return found
+  return None

@@ -33,13 +33,15 @@ def num_frames(image_width: jax.Array | int) -> jax.Array | int:
 
 
 class Recognizer(nn.Module):
-  """Convolutional CTC recognizer; `__call__(images [B, 32, W, 1], train) -> logits [B, W/4+1, 81]`."""
+  """Convolutional CTC recognizer; `__call__(images [B, 32, W, 1], train) -> logits [B, W/4+1, 81]`,
+  and with `return_features` also the frames' features (the ReLU of the last batch norm) [B, W/4+1, C]."""
   width_multiplier: float = 1.0
   num_classes: int = text.NUM_CLASSES
   spectral_norm: bool = False
 
   @nn.compact
-  def __call__(self, images: jax.Array, train: bool = False) -> jax.Array:
+  def __call__(self, images: jax.Array, train: bool = False, return_features: bool = False
+               ) -> jax.Array | tuple[jax.Array, jax.Array]:
     if images.shape[1] != 32:
       raise ValueError(f"The recognizer reads 32-pixel-high images, got shape {images.shape}.")
     x = images
@@ -59,8 +61,10 @@ class Recognizer(nn.Module):
         x = nn.max_pool(x, (2, 2), strides=(2, 1), padding=((0, 0), (1, 1)))
     assert x.shape[1] == 1, x.shape  # Height 1: one feature vector per frame.
     x = x[:, 0]
-    return layers.Dense(self.num_classes, spectral_norm=self.spectral_norm, name="classifier")(
+    logits = layers.Dense(self.num_classes, spectral_norm=self.spectral_norm, name="classifier")(
         x, update_stats=train)
+    # The classifier's input, one vector per frame: the feature space of the handwriting FID.
+    return (logits, x) if return_features else logits
 
 
 def ctc_loss(logits: jax.Array, labels: jax.Array, label_lengths: jax.Array,

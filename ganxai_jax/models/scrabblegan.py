@@ -7,7 +7,8 @@ word are laid side by side into a 4 × 4n map, so neighbouring characters meet o
 give 32 × 16n; their batch norms are conditioned on the block's own noise chunk (gain and bias linear
 in it). BN, ReLU, a 3×3 convolution to one channel and tanh finish the image. Optional SAGAN
 self-attention after the blocks whose output height is listed in `attention_resolutions`; the maps
-come back in `aux['attention']`.
+come back in `aux['attention']`, the first up-block's output (flattened) in `aux['features']`, and
+`Generator.latent_weight(params)` gives the weights that read z.
 
 Discriminator: four residual down-blocks 1→64→512→1024→1024 (average-pooling 2×2 in the first
 three), ReLU, a sum over the spatial positions inside each image's true width, and a linear map to
@@ -25,6 +26,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ganxai_jax.data import text
 from ganxai_jax.models import layers
@@ -33,12 +35,20 @@ from ganxai_jax.models.attention import SelfAttention
 # The official init ('N02') for every weight of G and D.
 WEIGHT_INIT = nn.initializers.normal(stddev=0.02)
 PATCH_SIZE = 4  # Each character starts as a 4×4 patch; the blocks upsample it to 32×16.
+WIDTH_PER_CHAR = PATCH_SIZE * 4  # 16 px per character, as the data sets' word images.
 G_CHANNELS = (512, 256, 128, 64)
 G_UPSAMPLING = ((2, 2), (2, 2), (2, 1))
 D_CHANNELS = (64, 512, 1024, 1024)
 D_DOWNSAMPLE = (True, True, True, False)
 D_DOWNSAMPLING_FACTOR = 8  # Three 2×2 poolings.
 NUM_SYMBOLS = len(text.ALPHABET)
+
+
+def resolve_conv_impl(conv_impl: str, backend: str | None = None) -> str:
+  """'auto' picks shifted matmuls on CPU (XLA:CPU's conv weight gradient is slow) and lax elsewhere."""
+  if conv_impl != "auto":
+    return conv_impl
+  return "shifted_matmul" if (backend or jax.default_backend()) == "cpu" else "lax"
 
 
 def scaled(channels: int, width_multiplier: float) -> int:
@@ -161,10 +171,12 @@ class Generator(nn.Module):
     channels = [scaled(c, self.width_multiplier) for c in G_CHANNELS]
     x = CharFilterBank(channels[0], self.spectral_norm, name="char_filter_bank")(
         z_chunks[0], chars, update_stats)
-    attention_maps = {}
+    attention_maps, features = {}, None
     for i, (out_channels, factors) in enumerate(zip(channels[1:], G_UPSAMPLING)):
       x = GeneratorBlock(out_channels, factors, self.spectral_norm, self.conv_impl, name=f"block{i}")(
           x, z_chunks[i + 1], train, update_stats)
+      if features is None:  # The first up-block (8 × 8L) mixes the filter bank's chunk with its own.
+        features = x.reshape(x.shape[0], -1)
       if x.shape[1] in self.attention_resolutions:
         name = f"attention_{x.shape[1]}"
         x, attention_maps[name] = SelfAttention(self.spectral_norm, name=name)(x, update_stats)
@@ -172,12 +184,32 @@ class Generator(nn.Module):
     x = layers.Conv(1, (3, 3), spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT,
                     conv_impl=self.conv_impl, name="output_conv")(nn.relu(x), update_stats)
     images = mask_columns(jnp.tanh(x), text_widths(chars), fill=1.0)
-    return images, {"attention": attention_maps}
+    return images, {"attention": attention_maps, "features": features}
+
+  def latent_weight(self, params: Any) -> np.ndarray:
+    """SeFa's `W [out, z_dim]`: every layer that reads a z chunk, as rows over all of z.
+
+    The filter bank maps (symbol, chunk 0) to a patch: one row per (symbol, output unit). Each block's
+    conditional batch norms map their own chunk to gains and biases. A layer's rows are zero outside
+    the columns of its chunk, so `WᵀW` sums the chunks' Gram matrices, as SeFa does for BigGAN.
+    """
+    num_chunks = len(G_UPSAMPLING) + 1
+    chunk = self.z_dim // num_chunks
+    bank = np.asarray(layers.find_kernel(params["char_filter_bank"]))  # [symbols · chunk, features]
+    per_symbol = bank.reshape(-1, chunk, bank.shape[-1]).transpose(0, 2, 1).reshape(-1, chunk)
+    rows = [np.pad(per_symbol, ((0, 0), (0, self.z_dim - chunk)))]
+    for block in range(num_chunks - 1):
+      start = (block + 1) * chunk
+      for norm in ("cbn1", "cbn2"):
+        for part in ("gain", "bias"):
+          kernel = np.asarray(layers.find_kernel(params[f"block{block}"][norm][part]))  # [chunk, channels]
+          rows.append(np.pad(kernel.T, ((0, 0), (start, self.z_dim - start - chunk))))
+    return np.concatenate(rows, axis=0)
 
 
 def text_widths(chars: jax.Array) -> jax.Array:
   """Image width of each word: 16 px per non-blank character."""
-  return (chars > 0).sum(axis=-1) * (PATCH_SIZE * 4)
+  return (chars > 0).sum(axis=-1) * WIDTH_PER_CHAR
 
 
 class DiscriminatorBlock(nn.Module):

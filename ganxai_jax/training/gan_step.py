@@ -19,7 +19,7 @@ import optax
 
 from ganxai_jax.models.latent import LatentSpec
 from ganxai_jax.training import losses
-from ganxai_jax.training.state import TrainState, apply_gradients
+from ganxai_jax.run.state import TrainState, apply_gradients
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,7 +35,7 @@ import optax
 from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.training import losses
-from ganxai_jax.training.state import NetState, TrainState, apply_gradients
+from ganxai_jax.run.state import NetState, TrainState, apply_gradients
 
 # Added to the CTC gradient's standard deviation, as in the official code.
 BALANCE_EPSILON = 1e-7
@@ -77,7 +77,7 @@ def balance_coefficient(adv_image_grad: jax.Array, ctc_image_grad: jax.Array, al
 
 def fake_widths(batch: dict[str, jax.Array]) -> jax.Array:
   """Width in pixels of each generated word (16 per character)."""
-  return batch["fake_label_lengths"] * scrabblegan.PATCH_SIZE * 4
+  return batch["fake_label_lengths"] * scrabblegan.WIDTH_PER_CHAR
 
 
 def _constrain(x: jax.Array, sharding: Any) -> jax.Array:

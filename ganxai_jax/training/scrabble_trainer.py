@@ -1,58 +1,44 @@
 """`train_and_evaluate(config, workdir)` for ScrabbleGAN (configs/scrabble.py).
 
 Reading order, as the MNIST trainer: the networks and optimizers come from the config
-(`build_components`), the state is created replicated on a data-parallel mesh (`create_state`), the
-loop at the bottom feeds global batches (real words plus lexicon text in the same length bucket) to
-the jitted `scrabble_step.train_step`, logs, draws fixed words in fixed styles, checkpoints state and
-data position together, and finally evaluates into `workdir/eval.json`
-(`ganxai_jax.evaluation.scrabble_eval`). Running the same command again resumes from the latest
-checkpoint.
+(`build_components`), the state is created replicated on a data-parallel mesh (`create_state`), and
+the project's training loop (`run.loop`) feeds global batches (real words plus lexicon text in the
+same length bucket) to the jitted `scrabble_step.train_step`, draws fixed words in fixed styles,
+checkpoints state and data position together, and finally evaluates into `workdir/eval.json`
+(`evaluate`, with `ganxai_jax.evaluation.scrabble_eval`). Running the same command again resumes
+from the latest checkpoint.
 """
 from __future__ import annotations
 
-import json
-import os
-import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 import optax
 from absl import logging
 
-from ganxai_jax import generation
 from ganxai_jax.data import handwriting
 from ganxai_jax.data import lexicon
 from ganxai_jax.data import text
 from ganxai_jax.evaluation import scrabble_eval
+from ganxai_jax.generators import words as word_generators
 from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.models.layers import count_params
-from ganxai_jax.training import guards
-from ganxai_jax.training import parallel
-from ganxai_jax.training.metric_writer import MetricWriter, Progress
+from ganxai_jax.run import loop, parallel
+from ganxai_jax.run import workdir as workdir_lib
+from ganxai_jax.run.state import TrainState, init_net
 from ganxai_jax.training.scrabble_step import ScrabbleComponents, make_schedule, make_train_step
-from ganxai_jax.training.state import TrainState, init_net
-from ganxai_jax.training.trainer import start_run, write_figures, write_json
 
 _REAL_KEYS = ("image", "labels", "label_lengths", "image_widths", "valid")
 
 
-def resolve_conv_impl(conv_impl: str, backend: str | None = None) -> str:
-  """'auto' picks shifted matmuls on CPU (XLA:CPU's conv weight gradient is slow) and lax elsewhere."""
-  if conv_impl != "auto":
-    return conv_impl
-  return "shifted_matmul" if (backend or jax.default_backend()) == "cpu" else "lax"
-
-
 def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> ScrabbleComponents:
   """G, D and R of the configured size, their Adam optimizers and the step's options."""
-  conv_impl = resolve_conv_impl(config.conv_impl)
-  generator = scrabblegan.Generator(width_multiplier=config.width_multiplier, z_dim=config.z_dim,
-                                    attention_resolutions=tuple(config.g_attention), conv_impl=conv_impl)
+  generator = word_generators.build_generator(config)
+  conv_impl = generator.conv_impl
   discriminator = scrabblegan.Discriminator(width_multiplier=config.width_multiplier,
                                             attention_resolutions=tuple(config.d_attention),
                                             conv_impl=conv_impl)
@@ -96,12 +82,6 @@ def create_state(config: ml_collections.ConfigDict, components: ScrabbleComponen
       jax.random.PRNGKey(config.seed))
 
 
-def abstract_state(config: ml_collections.ConfigDict, components: ScrabbleComponents, mesh: Any) -> Any:
-  """The TrainState's structure, shapes and placement without computing it: the target to restore a
-  checkpoint into when nothing trains (compiling the initialisation of the three nets takes minutes)."""
-  return parallel.abstract_replicated(_init_fn(components), mesh, jax.random.PRNGKey(config.seed))
-
-
 class LexiconText:
   """Text for generated words: lexicon words in the real batch's length bucket, fixed by (seed, step).
 
@@ -136,21 +116,31 @@ class LexiconText:
     return {"fake_labels": labels[rows], "fake_label_lengths": label_lengths[rows]}
 
 
+def trained_generator(components: ScrabbleComponents, state: Any, step: int = 0, dataset: str = ""
+                      ) -> word_generators.TrainedGenerator:
+  """G of a train state (or of a checkpoint restored as a tree) behind the generator interface, with
+  its EMA weights when the run keeps them."""
+  return word_generators.wrap(components.generator, workdir_lib.inference_variables(state), step, dataset)
+
+
 def sample_figures(config: ml_collections.ConfigDict, components: ScrabbleComponents, state: TrainState,
                    step: int) -> dict[str, Any]:
   """Fixed words (`config.sample_words`) in fixed styles (one z per row, seeded by `config.seed`)."""
-  variables = generation.generator_variables(state)
-  figure = generation.text_figure(components.generator, variables, list(config.sample_words),
-                                  config.sample_num_styles, seed=config.seed,
-                                  title=f"ScrabbleGAN, step {step}: one style (z) per row")
+  figure = word_generators.text_figure(trained_generator(components, state), list(config.sample_words),
+                                       config.sample_num_styles, seed=config.seed,
+                                       title=f"ScrabbleGAN, step {step}: one style (z) per row")
   return {"samples": figure}
 
 
-def _write_and_close(workdir: str, figures: dict[str, Any], step: int | None = None) -> None:
-  """Saves the figures (see `trainer.write_figures`) and frees them: pyplot keeps figures alive."""
-  write_figures(workdir, figures, step)
-  for figure in figures.values():
-    plt.close(figure)
+def evaluate(config: ml_collections.ConfigDict, state: Any) -> dict[str, Any]:
+  """The scores of `eval.json` for the G of `state` (a train state or a restored tree): CER, WER,
+  FID and style diversity read by the evaluation recognizer (`scrabble_eval`)."""
+  step = int(jax.device_get(workdir_lib.as_tree(state)["step"]))
+  if not config.eval_recognizer_workdir:
+    logging.warning("config.eval_recognizer_workdir is empty: no CER, WER or FID in eval.json.")
+    return {"skipped": "no config.eval_recognizer_workdir (see configs/scrabble.py)", "step": step}
+  generator = word_generators.from_config(config, workdir_lib.inference_variables(state), step)
+  return {**scrabble_eval.evaluate(config, generator), "step": step}
 
 
 def _mean_metrics(host: list[dict[str, Any]]) -> dict[str, float]:
@@ -170,77 +160,35 @@ def _mean_metrics(host: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-  """Trains ScrabbleGAN in `workdir` (resuming from its latest checkpoint), then writes eval.json.
-
-  Stops after `config.max_minutes` when set (checkpoint, then evaluation). As the MNIST trainer: raises
-  `guards.Preempted` after saving when SIGTERM/SIGINT arrives, and `guards.NonFiniteLoss` (keeping the
-  last good checkpoint) when a loss turns NaN or infinite.
-  """
+  """Trains ScrabbleGAN in `workdir` (resuming from its latest checkpoint), then writes eval.json (see
+  `run.loop.train` for `max_minutes`, preemption and the non-finite guard)."""
   mesh = parallel.make_mesh()
-  if config.eval_recognizer_workdir and not os.path.isdir(config.eval_recognizer_workdir):
-    raise FileNotFoundError(f"eval_recognizer_workdir {config.eval_recognizer_workdir} does not exist.")
-  if config.batch_size % jax.device_count():
-    raise ValueError(f"batch_size {config.batch_size} is not a multiple of {jax.device_count()} devices.")
   components = build_components(config, mesh)
   train_source = handwriting.load_split(config, "train")
-  data_iter = iter(handwriting.make_batches(config, train_source, config.batch_size, train=True))
+  data_iterator = iter(handwriting.make_batches(config, train_source, config.batch_size, train=True))
   fake_text = LexiconText(config.seed, config.bucket_size, config.lexicon_max_length)
-
-  state, checkpointer, first_step, last_saved = start_run(
-      config, workdir, create_state(config, components, mesh), data_iter)
-  logging.info("Parameters: %s.", ", ".join(
+  state = create_state(config, components, mesh)
+  logging.info("parameters: %s", ", ".join(
       f"{name} {count_params(net.params) / 1e6:.2f} M" for name, net in state.nets.items()))
+  jitted = make_train_step(components, config.g_schedule)
 
-  step_fn = make_train_step(components, config.g_schedule)
-  writer = MetricWriter(workdir)
-  progress = Progress(config.num_train_steps, first_step)
-  deadline = time.time() + 60 * config.max_minutes if config.max_minutes > 0 else None
-  pending: list[dict[str, jax.Array]] = []
-  step = first_step
-  try:
-    with guards.PreemptionGuard() as preemption:
-      while step < config.num_train_steps:
-        real = next(data_iter)
-        local = {k: real[k] for k in _REAL_KEYS}
-        local.update(fake_text.sample(step, config.batch_size, real["labels"].shape[1]))
-        state, metrics = step_fn(state, parallel.global_batch(local, mesh), step)
-        step += 1
-        pending.append(metrics)
-        out_of_time = deadline is not None and time.time() > deadline
-        is_last = step == config.num_train_steps or out_of_time
-        save_now = step % config.checkpoint_every_steps == 0 or is_last
-        stop_now = preemption.should_stop()
-        if step % config.log_every_steps == 0 or save_now or stop_now:
-          history = jax.device_get(pending)
-          guards.check_finite(step, history, last_saved)
-          if step % config.log_every_steps == 0 or is_last:
-            scalars = _mean_metrics(history)
-            pending = []
-            writer.write(step, scalars)
-            progress(step, scalars)
-        if config.sample_every_steps and step % config.sample_every_steps == 0:
-          _write_and_close(workdir, sample_figures(config, components, state, step), step)
-        if save_now or stop_now:
-          checkpointer.save(step, state, data_iter)
-          last_saved = step
-        if stop_now and not is_last:
-          raise guards.Preempted(step, preemption.signal_name)
-        if out_of_time:
-          logging.info("Stopping at step %d: the %.1f-minute limit is reached.", step, config.max_minutes)
-          break
-  finally:  # Also on errors: finish writing the checkpoints already started.
-    checkpointer.close()
+  def step_fn(state, step):
+    real = next(data_iterator)
+    local = {k: real[k] for k in _REAL_KEYS}
+    local.update(fake_text.sample(step, config.batch_size, real["labels"].shape[1]))
+    return jitted(state, parallel.global_batch(local, mesh), step)
 
-  final_step = int(jax.device_get(state.step))
-  _write_and_close(workdir, sample_figures(config, components, state, final_step))
-  if config.eval_recognizer_workdir:
-    scores = scrabble_eval.evaluate(config, components.generator, generation.generator_variables(state))
-  else:
-    logging.warning("config.eval_recognizer_workdir is empty: no CER, WER or FID in eval.json.")
-    scores = {"skipped": "no config.eval_recognizer_workdir (see configs/scrabble.py)"}
-  scores["step"] = final_step
-  writer.write(final_step, {f"eval/{k}": v for k, v in scores.items() if isinstance(v, (int, float))})
-  writer.close()
-  write_json(os.path.join(workdir, "eval.json"), scores)
-  logging.info("eval: %s", json.dumps({k: v for k, v in scores.items() if k != "examples"}, sort_keys=True))
-  return state
+  def draw(state, step):
+    workdir_lib.write_figures(workdir, sample_figures(config, components, state, step), step)
+
+  def finish(state, step):
+    workdir_lib.write_figures(workdir, sample_figures(config, components, state, step))
+    return evaluate(config, state)
+
+  schedule = loop.Schedule(num_steps=config.num_train_steps, log_every_steps=config.log_every_steps,
+                           checkpoint_every_steps=config.checkpoint_every_steps, max_minutes=config.max_minutes,
+                           keep_checkpoints=config.keep_checkpoints)
+  return loop.train(workdir=workdir, config=config, state=state, step_fn=step_fn, schedule=schedule,
+                    data_iterator=data_iterator, summarize=_mean_metrics,
+                    key_metrics=("d_loss", "g_loss_adv", "g_loss_ctc", "r_ctc_loss"),
+                    hooks=[loop.Hook(config.sample_every_steps, draw)], finish=finish, what="ScrabbleGAN training")

@@ -22,15 +22,6 @@ from absl import logging
 from ganxai_jax.errors import UsageError
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
-  """Trains with the trainer the config's model needs (MNIST GANs or ScrabbleGAN)."""
-  if config.get("model") == "scrabblegan":
-    from ganxai_jax.training import scrabble_trainer  # pylint: disable=g-import-not-at-top
-    return scrabble_trainer.train_and_evaluate(config, workdir)
-  from ganxai_jax.training import trainer  # pylint: disable=g-import-not-at-top
-  return trainer.train_and_evaluate(config, workdir)
-
-
 def _convert(key: str, text: str, current: Any) -> Any:
   if isinstance(current, bool):
     if text.lower() not in ("true", "false", "1", "0"):
@@ -70,10 +61,24 @@ def run_name(overrides: dict[str, Any]) -> str:
   return ",".join(f"{k}={v}" for k, v in sorted(overrides.items()))
 
 
+def with_overrides(config: ml_collections.ConfigDict, overrides: dict[str, Any]) -> ml_collections.ConfigDict:
+  """A copy of `config` with `overrides` set; a dotted key `a.b` sets `b` in section `a` (ConfigDict
+  takes no dotted keys)."""
+  point = copy.deepcopy(config)
+  with point.unlocked():
+    for key, value in overrides.items():
+      *sections, last = key.split(".")
+      node = point
+      for section in sections:
+        node = node[section]
+      node[last] = value
+  return point
+
+
 def run_sweep(config: ml_collections.ConfigDict, spec: str, workdir: str,
-              train_fn: Callable[[ml_collections.ConfigDict, str], Any] = train_and_evaluate
-              ) -> list[dict[str, Any]]:
-  """Runs (or resumes, or skips when done) every point of the grid; writes `workdir/summary.csv`."""
+              train_fn: Callable[[ml_collections.ConfigDict, str], Any]) -> list[dict[str, Any]]:
+  """Runs (or resumes, or skips when done) every point of the grid with `train_fn(config, workdir)`
+  (the command passes `kinds.train`); writes `workdir/summary.csv`."""
   axes = parse_sweep(spec, config)
   rows = []
   for values in itertools.product(*[v for _, v in axes]):
@@ -81,10 +86,7 @@ def run_sweep(config: ml_collections.ConfigDict, spec: str, workdir: str,
     run_dir = os.path.join(workdir, run_name(overrides))
     eval_path = os.path.join(run_dir, "eval.json")
     if not os.path.exists(eval_path):
-      run_config = copy.deepcopy(config)
-      with run_config.unlocked():
-        for key, value in overrides.items():
-          run_config[key] = value
+      run_config = with_overrides(config, overrides)
       logging.info("sweep: training %s", run_dir)
       train_fn(run_config, run_dir)
     else:

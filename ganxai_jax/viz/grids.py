@@ -51,11 +51,3 @@ def image_grid(images: np.ndarray, rows: int, cols: int, *, title: str | None = 
     fig.suptitle(title, fontsize=10)
   fig.tight_layout()
   return fig
-
-
-def save(fig: matplotlib.figure.Figure, path: str, dpi: int = 100) -> None:
-  """Writes a figure to `path` through a temporary file, so a reader never sees half a PNG."""
-  import os  # pylint: disable=g-import-not-at-top
-  tmp = f"{path}.tmp{os.getpid()}.png"
-  fig.savefig(tmp, dpi=dpi)
-  os.replace(tmp, path)

@@ -39,13 +39,27 @@ class Checkpointer:
     self._manager.save(step, args=ocp.args.Composite(**items), force=True)
 
   def restore(self, state_template: Any, data_iterator: Any | None = None, step: int | None = None) -> Any:
-    """Restores the state (placed like `state_template`) and moves `data_iterator` to its saved position."""
+    """Restores the state (placed like `state_template`) and moves `data_iterator` to its saved position.
+
+    With `state_template=None` the state comes back as nested dicts of arrays on this process's first
+    device, read from the checkpoint's own metadata: inference needs neither the optimizers nor the
+    config that shaped the training state (see `workdir.inference_variables`).
+    """
     step = self.latest_step() if step is None else step
+    if state_template is None:
+      state_template = self._saved_structure(step)
     items = {"state": ocp.args.StandardRestore(state_template)}
     if data_iterator is not None:
       items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
     restored = self._manager.restore(step, args=ocp.args.Composite(**items))
     return restored["state"]
+
+  def _saved_structure(self, step: int) -> Any:
+    """The saved state's tree of shapes and dtypes, placed on this process's first device."""
+    metadata = ocp.StandardCheckpointer().metadata(os.path.join(self.directory, str(step), "state"))
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    return jax.tree_util.tree_map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device),
+                                  metadata.item_metadata.tree)
 
   def restore_latest(self, state_template: Any, data_iterator: Any | None = None) -> Any | None:
     """Restores the newest readable checkpoint, or returns None when there is none.

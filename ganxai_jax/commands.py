@@ -1,0 +1,111 @@
+"""What each command checks before it runs: `for_command(name)`, for `cli.run(main, check=...)`.
+
+Every check runs once the flags are parsed and before anything is read, prepared, compiled or written
+(see `config_checks`); a training config is checked by its run kind (`kinds.check_config`). Each entry
+also names the config files its command takes, for `--help` and for the error of a missing file.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import os
+from typing import Callable
+
+import ml_collections
+from absl import flags
+
+from ganxai_jax import config_checks
+from ganxai_jax import kinds
+from ganxai_jax.errors import ConfigError
+from ganxai_jax.training import sweep
+
+MNIST_AND_SCRABBLE = ("configs/mnist.py", "configs/scrabble.py")
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandCheck:
+  """What `cli.run(main, check=...)` calls with the parsed flags before `main`, and the config files
+  the command takes (listed by `--help` and by the error for a config file that is not there)."""
+  name: str
+  config_files: tuple[str, ...]
+  check: Callable[[flags.FlagValues], None]
+
+  def __call__(self, flag_values: flags.FlagValues) -> None:
+    self.check(flag_values)
+
+
+def _train(f: flags.FlagValues) -> None:
+  kinds.check_config(f.config)
+  config_checks.check_workdir(f.workdir)
+
+
+def _evaluate(f: flags.FlagValues) -> None:
+  run_config = config_checks.check_run_folder("--workdir", f.workdir, kinds.MODELS)
+  kinds.kind_of(ml_collections.ConfigDict(run_config)).check_run("--workdir", f.workdir, run_config)
+
+
+def _generate(f: flags.FlagValues) -> None:
+  config_checks.check_word("--text", f.text or "")  # Before the workdir: the text alone can be judged.
+  config_checks.check_int("--num_styles", f.num_styles, 1)
+  config_checks.check_output_file("--output", f.output)
+  run_config = config_checks.check_run_folder("--workdir", f.workdir, kinds.TEXT_MODELS)
+  # Words longer than G learnt to write.
+  config_checks.check_word("--text", f.text, run_config.get("lexicon_max_length", 0))
+
+
+def _explain(f: flags.FlagValues) -> None:
+  config_checks.check_explain(f.config, kinds.MODELS)
+  config_checks.check_workdir(f.workdir)
+  # Explanations checkpoint into their workdir: the generator's checkpoints would be read as theirs.
+  if os.path.realpath(f.workdir) == os.path.realpath(f.config.generator_workdir):
+    config_checks.fail("--workdir", f.workdir, "is config.generator_workdir; explanations need a folder of their own")
+
+
+def sweep_configs(config: ml_collections.ConfigDict, spec: str
+                  ) -> list[tuple[str, ml_collections.ConfigDict]]:
+  """(run name, config) of every point of the grid `spec` (see `training/sweep.py`) over `config`."""
+  axes = sweep.parse_sweep(spec, config)
+  points = []
+  for values in itertools.product(*[v for _, v in axes]):
+    overrides = dict(zip([k for k, _ in axes], values))
+    points.append((sweep.run_name(overrides), sweep.with_overrides(config, overrides)))
+  return points
+
+
+def _sweep(f: flags.FlagValues) -> None:
+  kinds.check_config(f.config)
+  for name, point in sweep_configs(f.config, f.sweep):
+    try:
+      kinds.check_config(point)
+    except ConfigError as e:
+      raise ConfigError(f"--sweep run {name}: {e}") from None
+  config_checks.check_workdir(f.workdir)
+
+
+def _show_data(f: flags.FlagValues) -> None:
+  config_checks.check_data(f.config)
+  config_checks.check_int("--num_writers", f.num_writers, 1)
+  config_checks.check_int("--words_per_writer", f.words_per_writer, 1)
+  config_checks.check_workdir(f.workdir)
+
+
+def _train_recognizer(f: flags.FlagValues) -> None:
+  config_checks.check_recognizer(f.config)
+  config_checks.check_workdir(f.workdir)
+
+
+COMMANDS = {
+    "train": CommandCheck("train", MNIST_AND_SCRABBLE, _train),
+    "evaluate": CommandCheck("evaluate", (), _evaluate),
+    "generate": CommandCheck("generate", (), _generate),
+    "explain": CommandCheck("explain", ("configs/explain.py",), _explain),
+    "sweep": CommandCheck("sweep", MNIST_AND_SCRABBLE, _sweep),
+    "show_data": CommandCheck("show_data", ("configs/scrabble.py",), _show_data),
+    "train_recognizer": CommandCheck("train_recognizer", ("configs/scrabble.py",), _train_recognizer),
+}
+
+
+def for_command(name: str) -> CommandCheck:
+  """The check of `experiments/<name>.py`, for `cli.run(main, check=commands.for_command(name))`."""
+  return COMMANDS[name]

@@ -1,0 +1,126 @@
+"""ScrabbleGAN behind the `TrainedGenerator` interface, and writing text with it.
+
+The latent is the whole z; the condition a word (`{'chars': [B, L]}` character ids). Explanations draw
+words of one length from the lexicon, so every image of a batch has the same width. `write_words` and
+`text_figure` write any text: one row per style (z), the same z for every word of a row.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import matplotlib.figure
+import ml_collections
+import numpy as np
+
+from ganxai_jax.data import lexicon
+from ganxai_jax.data import text as text_lib
+from ganxai_jax.errors import UsageError
+from ganxai_jax.generators.interface import Condition, TrainedGenerator
+from ganxai_jax.models import scrabblegan
+from ganxai_jax.models.attention import attention_gammas
+from ganxai_jax.viz import handwriting as handwriting_viz
+
+DEFAULT_WORD_LENGTH = 6
+
+
+def build_generator(config: ml_collections.ConfigDict) -> scrabblegan.Generator:
+  """G of the configured size; `conv_impl='auto'` resolved for this machine's backend."""
+  return scrabblegan.Generator(width_multiplier=config.width_multiplier, z_dim=config.z_dim,
+                               attention_resolutions=tuple(config.g_attention),
+                               conv_impl=scrabblegan.resolve_conv_impl(config.conv_impl))
+
+
+def encode_words(words: Sequence[str]) -> np.ndarray:
+  """Character ids `[B, L]` of equally long words."""
+  return np.stack([text_lib.encode(w) for w in words]).astype(np.int32)
+
+
+def lexicon_conditions(length: int):
+  """`(rng, n) -> {'chars': [n, length]}`: lexicon words of exactly `length` characters."""
+  pool = jnp.asarray(encode_words(lexicon.load_lexicon(length, length)))
+
+  def condition_fn(rng: jax.Array, n: int) -> Condition:
+    return {"chars": pool[jax.random.randint(rng, (n,), 0, len(pool))]}
+
+  return condition_fn
+
+
+def wrap(module: scrabblegan.Generator, variables: Any, step: int = 0, dataset: str = "",
+         word_length: int = DEFAULT_WORD_LENGTH) -> TrainedGenerator:
+  """A `TrainedGenerator` of ScrabbleGAN's G `module` with inference `variables`."""
+
+  def aux_fn(variables, z, condition: Condition):
+    return module.apply(variables, z, condition["chars"], train=False)
+
+  return TrainedGenerator(
+      name="scrabblegan", kind="words", latent_dim=int(module.z_dim), ink_polarity="dark", variables=variables,
+      apply_fn=lambda v, z, c: aux_fn(v, z, c)[0], features_fn=lambda v, z, c: aux_fn(v, z, c)[1]["features"],
+      condition_fn=lexicon_conditions(word_length), weight_fn=lambda v: module.latent_weight(v["params"]),
+      word_length=word_length, step=step, aux_fn=aux_fn, gamma_fn=lambda v: attention_gammas(v["params"]),
+      conditions_of_length=lexicon_conditions, latent_layout={"z": int(module.z_dim)}, dataset=dataset,
+      module=module)
+
+
+def from_config(config: ml_collections.ConfigDict, variables: Any, step: int = 0) -> TrainedGenerator:
+  """The generator a run's config describes, with its trained inference variables."""
+  return wrap(build_generator(config), variables, step, config.get("dataset", ""))
+
+
+# ---- Writing text ----------------------------------------------------------------------------------
+
+def check_text(text: str, max_length: int = 0) -> list[str]:
+  """The words of `text` (split on whitespace); a one-line UsageError if it is empty, has a character
+  outside the 80-symbol IAM alphabet, or (with `max_length`) a word longer than that."""
+  words = text.split()
+  if not words:
+    raise UsageError("The text is empty: give at least one word, e.g. --text='Shalom world'.")
+  unknown = text_lib.unknown_characters("".join(words))
+  if unknown:
+    shown = " ".join(f"{c!r} (U+{ord(c):04X})" for c in unknown)
+    raise UsageError(f"The text has characters the generator cannot write: {shown}; "
+                     f"it writes only the 80 IAM symbols: {text_lib.ALPHABET}")
+  longest = max(words, key=len)
+  if max_length and len(longest) > max_length:
+    raise UsageError(f"the word {longest!r} has {len(longest)} characters; this generator writes words of at "
+                     f"most {max_length} (its lexicon_max_length).")
+  return words
+
+
+def style_latents(seed: int, num_styles: int, z_dim: int) -> np.ndarray:
+  """`num_styles` fixed z vectors [num_styles, z_dim], one per style, from `seed`."""
+  if num_styles < 1:
+    raise UsageError(f"num_styles={num_styles}: must be at least 1.")
+  return np.asarray(jax.random.normal(jax.random.key(seed), (num_styles, z_dim)))
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """[-1, 1] images to uint8 [0, 255] (white +1 → 255)."""
+  return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def render_words(generator: TrainedGenerator, words: Sequence[str], z: np.ndarray) -> list[list[np.ndarray]]:
+  """`rows[s][w]`: word `w` written in style `z[s]`, uint8 [32, 16·len(word), 1]."""
+  rows: list[list[np.ndarray]] = [[] for _ in range(len(z))]
+  for word in words:
+    chars = np.tile(text_lib.encode(word)[None, :], (len(z), 1))
+    for style, image in enumerate(to_uint8(generator.render(z, {"chars": chars}))):
+      rows[style].append(image)
+  return rows
+
+
+def text_figure(generator: TrainedGenerator, words: Sequence[str], num_styles: int, seed: int,
+                title: str = "") -> matplotlib.figure.Figure:
+  """A figure with one row per style, the same z across the words of a row."""
+  z = style_latents(seed, num_styles, generator.latent_dim)
+  rows = render_words(generator, words, z)
+  return handwriting_viz.sample_grid_figure(rows, [f"style {s}" for s in range(num_styles)], title=title)
+
+
+def write_words(generator: TrainedGenerator, words: Sequence[str], z: np.ndarray, batch: int = 64
+                ) -> np.ndarray:
+  """Word `i` written with `z[i]`; all words must have the same length. Returns [N, 32, 16n, 1]."""
+  chars = encode_words(words)
+  return np.concatenate([generator.render(z[s:s + batch], {"chars": chars[s:s + batch]})
+                         for s in range(0, len(words), batch)])

@@ -1,0 +1,113 @@
+"""A run's folder: `config.json`, JSON results written atomically, figures, and the trained weights.
+
+Every command that writes into a workdir goes through these functions, and only process 0 writes.
+What a run folder holds, whatever trained it:
+
+  WORKDIR/config.json      the config the run was started with (`load_run_config` reads it back)
+  WORKDIR/checkpoints/     orbax checkpoints of the whole train state (see `checkpoints.py`)
+  WORKDIR/metrics.jsonl    one JSON object per logged step; WORKDIR/tensorboard/ the same for TensorBoard
+  WORKDIR/figures/         PNG figures
+  WORKDIR/eval.json        the final scores (explain runs: explain.json)
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+import flax.serialization
+import jax
+import matplotlib
+import ml_collections
+
+matplotlib.use("Agg")  # Figures go to files; no display is needed or assumed.
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ganxai_jax.errors import UsageError  # noqa: E402
+
+CONFIG_FILE = "config.json"
+
+
+def is_writer() -> bool:
+  """True on the one process that writes files (process 0)."""
+  return jax.process_index() == 0
+
+
+def write_json(path: str, payload: Mapping[str, Any]) -> None:
+  """Writes JSON through a temporary file (process 0 only), so a reader never sees half a file."""
+  if not is_writer():
+    return
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w", encoding="utf-8") as fh:
+    json.dump(payload, fh, indent=2, sort_keys=True, default=float)
+  os.replace(tmp, path)
+
+
+def read_json(path: str) -> Any:
+  """The JSON value in `path`."""
+  with open(path, encoding="utf-8") as fh:
+    return json.load(fh)
+
+
+def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """Creates `workdir` and writes the run's `config.json` (process 0 only)."""
+  if is_writer():
+    os.makedirs(workdir, exist_ok=True)
+  write_json(os.path.join(workdir, CONFIG_FILE), config.to_dict())
+
+
+def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config a run in `workdir` was trained with (its `config.json`)."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise UsageError(f"workdir {workdir!r} holds no {CONFIG_FILE}: it is not a training run's folder.")
+  return ml_collections.ConfigDict(read_json(path))
+
+
+def save_figure(figure: Any, path: str, dpi: int = 100) -> None:
+  """Writes a matplotlib figure to `path` through a temporary file (process 0 only), so a reader never
+  sees half a PNG, and frees it: pyplot keeps every figure alive until it is closed."""
+  if is_writer():
+    tmp = f"{path}.tmp{os.getpid()}.png"
+    figure.savefig(tmp, dpi=dpi)
+    os.replace(tmp, path)
+  plt.close(figure)
+
+
+def write_figures(workdir: str, figures: Mapping[str, Any], step: int | None = None) -> list[str]:
+  """Saves figures as `workdir/figures/NAME[_STEP].png` (see `save_figure`); returns the file names."""
+  folder = os.path.join(workdir, "figures")
+  if is_writer():
+    os.makedirs(folder, exist_ok=True)
+  names = []
+  for name, figure in figures.items():
+    names.append(f"{name}{'' if step is None else f'_{step:06d}'}.png")
+    save_figure(figure, os.path.join(folder, names[-1]))
+  return names
+
+
+def as_tree(state: Any) -> Any:
+  """A train state (a flax struct) or a checkpoint restored without a target (nested dicts) as dicts."""
+  return state if isinstance(state, Mapping) else flax.serialization.to_state_dict(state)
+
+
+def inference_variables(state: Any, net: str = "generator") -> dict[str, Any]:
+  """The variables of `net` for inference: its EMA parameters when the run keeps them (only G has
+  them), else its trained parameters, with its other collections (batch statistics, spectral norms)."""
+  tree = as_tree(state)
+  net_state = tree["nets"][net]
+  ema = tree.get("ema_params") if net == "generator" else None
+  return {"params": net_state["params"] if ema is None else ema, **net_state["collections"]}
+
+
+def describe_outputs(workdir: str) -> str:
+  """One line naming what a run wrote into `workdir` (said at the end of every command)."""
+  parts = []
+  for name, what in (("checkpoints", "checkpoints"), ("metrics.jsonl", "metrics"),
+                     ("tensorboard", "TensorBoard"), ("figures", "figures"), ("eval.json", "scores"),
+                     ("explain.json", "explanation")):
+    path = os.path.join(workdir, name)
+    if os.path.exists(path):
+      parts.append(f"{what} {path}")
+  return "outputs: " + ("; ".join(parts) if parts else f"none in {workdir}")

@@ -1,0 +1,95 @@
+"""The one training loop (`run.loop`) on a toy state: resume, hooks, finish, guards, and what it says."""
+import json
+import os
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from absl import logging as absl_logging
+
+from ganxai_jax.run import guards, loop
+from ganxai_jax.run.checkpoints import Checkpointer
+from ganxai_jax.run.metrics import Progress, format_duration
+
+
+@flax.struct.dataclass
+class ToyState:
+  step: jax.Array
+  total: jax.Array
+
+
+def _step_fn(poison_at: int | None = None):
+  @jax.jit
+  def step(state, value):
+    new = ToyState(step=state.step + 1, total=state.total + value)
+    loss = jnp.where(new.step == (poison_at or -1), jnp.nan, new.total)
+    return new, {"loss": loss}
+  return lambda state, step_index: step(state, jnp.float32(step_index + 1))
+
+
+def _fresh():
+  return ToyState(step=jnp.zeros((), jnp.int32), total=jnp.zeros((), jnp.float32))
+
+
+def _train(workdir, num_steps, **kwargs):
+  schedule = loop.Schedule(num_steps=num_steps, log_every_steps=2, checkpoint_every_steps=2)
+  return loop.train(workdir=str(workdir), state=_fresh(), step_fn=kwargs.pop("step_fn", _step_fn()),
+                    schedule=schedule, **kwargs)
+
+
+def test_trains_resumes_and_equals_an_uninterrupted_run(tmp_path):
+  first = _train(tmp_path / "a", 3)
+  assert int(first.step) == 3 and float(first.total) == 1 + 2 + 3
+  resumed = _train(tmp_path / "a", 5)  # The same command with more steps goes on from step 3.
+  straight = _train(tmp_path / "b", 5)
+  assert int(resumed.step) == 5 and float(resumed.total) == float(straight.total) == 15
+  steps = [json.loads(line)["step"] for line in open(tmp_path / "a" / "metrics.jsonl")]
+  assert steps == [2, 3, 4, 5]
+  assert Checkpointer(str(tmp_path / "a")).latest_step() == 5
+
+
+def test_hooks_run_on_their_steps_and_finish_writes_eval_json(tmp_path):
+  calls = []
+  hooks = [loop.Hook(2, lambda state, step: calls.append(("every2", step))),
+           loop.Hook(3, lambda state, step: {"score": float(state.total)}, skip_last=True, prefix="eval/"),
+           loop.Hook(0, lambda state, step: calls.append(("never", step)))]
+  _train(tmp_path, 6, hooks=hooks, finish=lambda state, step: {"final": float(state.total), "step": step})
+  assert calls == [("every2", 2), ("every2", 4), ("every2", 6)]
+  records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  assert [r for r in records if "eval/score" in r] == [{"step": 3, "eval/score": 6.0}]  # Not again at 6.
+  assert {"step": 6, "eval/final": 21.0} in records
+  assert json.load(open(tmp_path / "eval.json")) == {"final": 21.0, "step": 6}
+
+
+def test_a_non_finite_metric_stops_before_the_state_is_saved(tmp_path):
+  with pytest.raises(guards.NonFiniteLoss, match="step 3: loss=nan.*last good checkpoint \\(step 2\\)"):
+    _train(tmp_path, 6, step_fn=_step_fn(poison_at=3))
+  assert Checkpointer(str(tmp_path)).all_steps() == [2]
+  assert not os.path.exists(tmp_path / "eval.json")
+
+
+def test_max_minutes_stops_with_a_checkpoint_and_says_where_the_outputs_are(tmp_path, monkeypatch):
+  lines = []
+  monkeypatch.setattr(absl_logging, "info", lambda fmt, *args: lines.append(fmt % args if args else fmt))
+  schedule = loop.Schedule(num_steps=1000, log_every_steps=100, checkpoint_every_steps=100,
+                           max_minutes=1e-9)
+  state = loop.train(workdir=str(tmp_path), state=_fresh(), step_fn=_step_fn(), schedule=schedule,
+                     finish=lambda state, step: {"steps": step})
+  assert int(state.step) == 1
+  assert Checkpointer(str(tmp_path)).latest_step() == 1
+  text = "\n".join(lines)
+  assert "compiling" in text and "the first step took" in text
+  assert " cpu " in text or "× cpu" in text  # The device is named.
+  assert "the 1e-09-minute limit is reached" in text
+  assert f"checkpoints {tmp_path / 'checkpoints'}" in lines[-1] and "eval.json" in lines[-1]
+
+
+def test_eta_honours_the_deadline_and_the_step_count():
+  progress = Progress(total_steps=1000, first_step=0, deadline=1000.0 + 60)
+  assert progress.eta_seconds(step=100, rate=10.0, now=1000.0) == 60.0  # 90 s of steps, 60 s of time
+  assert progress.eta_seconds(step=990, rate=10.0, now=1000.0) == 1.0
+  assert Progress(1000, 0).eta_seconds(step=0, rate=0.0, now=0.0) == float("inf")
+  assert [format_duration(s) for s in (42, 425, 11520, float("inf"))] == ["42s", "7m05s", "3h12m", "?"]
+  assert np.isfinite(progress.eta_seconds(step=0, rate=1e-3, now=0.0))
