@@ -17,12 +17,20 @@ Look at the data:
   python -m experiments.show_data --config=configs/scrabble.py:tiny --workdir=OUT
   python -m experiments.show_data --config=configs/scrabble.py:iam --config.manual_dir=IAM_FOLDER \
       --workdir=OUT
+  python -m experiments.show_data --config=configs/scrabble.py:rimes --config.manual_dir=RIMES_FOLDER \
+      --workdir=OUT
+  python -m experiments.show_data --config=configs/scrabble.py:cvl --config.manual_dir=CVL_FOLDER \
+      --workdir=OUT
 Train the evaluation recognizer on the synthetic train split (writes OUT/eval.json, OUT/checkpoints):
   python -m experiments.train_recognizer --config=configs/scrabble.py --workdir=OUT
 
 `get_config(arg)` takes a comma-separated list: `tiny` (the 6-writer test data set, a very small
-model and very short runs, for tests), `cpu` (a quarter-width model, batch 8) and/or `iam` (the IAM
-words from `manual_dir` instead of synthetic words).
+model and very short runs, for tests), `cpu` (a quarter-width model, batch 8) and/or one of `iam`,
+`rimes`, `cvl` (the IAM, RIMES or CVL words from `manual_dir` instead of synthetic words; see
+ganxai_jax/data/{iam,rimes,cvl}_words.py for the folder each reads). RIMES and CVL keep by default
+only the words written in the models' 80-symbol IAM alphabet (the others are dropped and counted);
+`--config.rimes.alphabet=rimes` or `--config.cvl.alphabet=cvl` keeps their accented words for
+experiments.show_data, and training refuses it.
 Any key can be overridden on the command line, e.g. `--config.batch_size=16`.
 """
 from __future__ import annotations
@@ -32,24 +40,33 @@ import os
 import ml_collections
 
 from configs import parse_variant
+from ganxai_jax.errors import UsageError
+
+# The options that choose a data set read from `manual_dir`, and the data set each chooses.
+DATASET_OPTIONS = {"iam": "iam_words", "rimes": "rimes_words", "cvl": "cvl_words"}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The configuration for the comma-separated variant list `arg` (see the module docstring)."""
   # Every part is an option here: they combine (tiny,cpu), none excludes another.
-  _, variants = parse_variant(arg, "configs/scrabble.py", (), ("tiny", "cpu", "iam"))
+  _, variants = parse_variant(arg, "configs/scrabble.py", (), ("tiny", "cpu", *DATASET_OPTIONS))
   tiny, cpu = "tiny" in variants, "cpu" in variants
+  datasets = [DATASET_OPTIONS[v] for v in DATASET_OPTIONS if v in variants]
+  if len(datasets) > 1:
+    chosen = [v for v in DATASET_OPTIONS if v in variants]
+    raise UsageError(f"--config=configs/scrabble.py:{arg}: {' and '.join(map(repr, chosen))} both "
+                     f"choose a data set; choose one of {', '.join(DATASET_OPTIONS)}.")
   config = ml_collections.ConfigDict()
 
   # ---- Data ---------------------------------------------------------------------------------------
-  # 'synthetic_handwriting' (offline default) or 'iam_words' (needs manual_dir).
-  config.dataset = "iam_words" if "iam" in variants else "synthetic_handwriting"
+  # 'synthetic_handwriting' (offline default), or 'iam_words', 'rimes_words', 'cvl_words' (manual_dir).
+  config.dataset = datasets[0] if datasets else "synthetic_handwriting"
   # Size of the synthetic data set: 'default' (200 writers x 250 words) or 'tiny' (6 x 10).
   config.synthetic_size = "tiny" if "tiny" in variants else "default"
   # Where TFDS keeps prepared data sets; prepared once, then reused.
   config.data_dir = os.environ.get("GANXAI_DATA_DIR") or os.path.join(
       os.path.expanduser("~"), "tensorflow_datasets")
-  # The folder holding IAM as distributed (words.txt, words/, forms.txt); see ganxai_jax/data/iam_words.py.
+  # The folder holding IAM, RIMES or CVL as distributed; see ganxai_jax/data/{iam,rimes,cvl}_words.py.
   config.manual_dir = ml_collections.FieldReference(None, field_type=str)
   config.seed = 0
   config.batch_size = 4 if "tiny" in variants else 8  # Global; ScrabbleGAN uses 8.
@@ -63,6 +80,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.iam.min_width_per_char = 5.33
   config.iam.max_width_per_char = 48.0
   config.iam.test_percent = 10  # Writer-disjoint hash split when no partition lists are given.
+  # RIMES (ICDAR 2011 word release) and CVL (cvl-database-1-1) with IAM's width bounds; their splits
+  # are their releases'. alphabet 'iam': only words in the models' 80 symbols (others dropped and
+  # counted); 'rimes' / 'cvl': their accented words too, for show_data only.
+  config.rimes = ml_collections.ConfigDict()
+  config.rimes.alphabet = "iam"
+  config.rimes.min_width_per_char = 5.33
+  config.rimes.max_width_per_char = 48.0
+  config.cvl = ml_collections.ConfigDict()
+  config.cvl.alphabet = "iam"
+  config.cvl.min_width_per_char = 5.33
+  config.cvl.max_width_per_char = 48.0
 
   # ---- Evaluation recognizer (experiments/train_recognizer.py) ------------------------------------
   # Trained apart from the GAN, on real (here synthetic) training words only, to score generated

@@ -21,10 +21,11 @@ from typing import Any, Iterable, NoReturn, Sequence
 import jax
 import ml_collections
 
+from ganxai_jax.data import cvl_words
 from ganxai_jax.data import handwriting
-from ganxai_jax.data import iam_words
 from ganxai_jax.data import mnist as mnist_data
 from ganxai_jax.data import pipeline
+from ganxai_jax.data import rimes_words
 from ganxai_jax.data import synthetic_handwriting
 from ganxai_jax.errors import ConfigError, UsageError
 from ganxai_jax.evaluation import recognizer_eval
@@ -35,6 +36,10 @@ from ganxai_jax.models import layers
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.training import losses
 
+# The data sets read from a folder the user downloaded: their name and what the folder holds.
+MANUAL_FOLDERS = {"iam_words": ("IAM", "words.txt, words/"),
+                  "rimes_words": ("RIMES", "groundtruth_training_icdar2011.txt, training_WR/"),
+                  "cvl_words": ("CVL", "cvl-database-1-1/trainset/words/")}
 # Resolutions after which dcgan.Generator / dcgan.Discriminator place self-attention (others are ignored).
 MNIST_ATTENTION_RESOLUTIONS = (7, 14)
 # scrabble_step.make_train_step: two jitted steps picked on the host, or one with jax.lax.cond.
@@ -282,33 +287,42 @@ def _batch_size(config: ml_collections.ConfigDict, key: str) -> None:
 
 def check_data(config: ml_collections.ConfigDict) -> None:
   """Checks the data keys of configs/scrabble.py (what experiments.show_data reads): the data set and
-  its size, `data_dir`, `manual_dir` for IAM, the seed, the length buckets and the IAM options."""
+  its size, `data_dir`, `manual_dir` for IAM, RIMES and CVL, the seed, the length buckets and the
+  IAM, RIMES and CVL options."""
   _choice(config, "dataset", handwriting.DATASETS)
   sizes = [c.name for c in synthetic_handwriting.SyntheticHandwriting.BUILDER_CONFIGS]
   _choice(config, "synthetic_size", sizes)  # Read only for synthetic words, but a typo is a typo.
   _folder_to_write(config, "data_dir")
   manual_dir = _get(config, "manual_dir")
-  if config.dataset == "iam_words":
+  if config.dataset in handwriting.MANUAL_DATASETS:
+    name, holds = MANUAL_FOLDERS[config.dataset]
     if not manual_dir:
-      fail("config.manual_dir", manual_dir, "dataset='iam_words' needs the IAM folder "
-            "(words.txt, words/), e.g. --config.manual_dir=IAM_FOLDER")
+      fail("config.manual_dir", manual_dir, f"dataset={config.dataset!r} needs the {name} folder "
+            f"({holds}), e.g. --config.manual_dir={name}_FOLDER")
+    check_manual_dir = handwriting.MANUAL_DATASETS[config.dataset][0]
     try:
-      iam_words.check_manual_dir(os.path.expanduser(manual_dir))
-    except FileNotFoundError as e:
-      fail("config.manual_dir", manual_dir,
-            f"{str(e).splitlines()[0].rstrip('.')}; see ganxai_jax/data/iam_words.py for what it holds")
+      check_manual_dir(os.path.expanduser(manual_dir))
+    except (FileNotFoundError, ValueError) as e:  # ValueError: a ground truth that is not UTF-8.
+      fail("config.manual_dir", manual_dir, f"{str(e).splitlines()[0].rstrip('.')}; see "
+            f"ganxai_jax/data/{config.dataset}.py for what it holds")
   _int(config, "seed", 0)
   _int(config, "bucket_size", 1)
   _bool(config, "iam.keep_segmentation_errors")
   _number(config, "iam.min_width_per_char", 0, low_open=True)
   _number(config, "iam.max_width_per_char", config.iam.min_width_per_char, low_open=True)
   _int(config, "iam.test_percent", 0, 100)
+  for section, alphabets in (("rimes", rimes_words.ALPHABETS), ("cvl", cvl_words.ALPHABETS)):
+    _choice(config, f"{section}.alphabet", alphabets)
+    _number(config, f"{section}.min_width_per_char", 0, low_open=True)
+    _number(config, f"{section}.max_width_per_char", config[section].min_width_per_char,
+            low_open=True)
 
 
 def check_recognizer(config: ml_collections.ConfigDict) -> None:
-  """Checks what experiments.train_recognizer reads: the data keys (`check_data`) and the config's
-  `recognizer` section."""
+  """Checks what experiments.train_recognizer reads: the data keys (`check_data`), that the words fit
+  the models' alphabet (`handwriting.check_model_alphabet`) and the config's `recognizer` section."""
   check_data(config)
+  handwriting.check_model_alphabet(config)
   _number(config, "recognizer.width_multiplier", 0, low_open=True)
   # Every process reads its own share of a batch.
   _int(config, "recognizer.batch_size", 1)
@@ -337,8 +351,9 @@ def _attention_heights() -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def check_scrabble(config: ml_collections.ConfigDict) -> None:
   """Checks every key of configs/scrabble.py but its `recognizer` section (experiments.train does not
-  read it)."""
+  read it), and that the words fit the models' alphabet (`handwriting.check_model_alphabet`)."""
   check_data(config)
+  handwriting.check_model_alphabet(config)
   _batch_size(config, "batch_size")
   _number(config, "width_multiplier", 0, low_open=True)
   num_chunks = len(scrabblegan.G_UPSAMPLING) + 1  # G splits z into one chunk per block and the filter bank.

@@ -1,8 +1,13 @@
 """Handwritten-word data sets from a config: prepare the TFDS builder, read splits, make batches.
 
-The config keys are those of `configs/scrabble.py`: `dataset` ('synthetic_handwriting' or
-'iam_words'), `synthetic_size`, `data_dir`, `manual_dir`, `seed`, `batch_size`, `bucket_size` and
-the `iam` preprocessing options.
+The config keys are those of `configs/scrabble.py`: `dataset` ('synthetic_handwriting',
+'iam_words', 'rimes_words' or 'cvl_words'), `synthetic_size`, `data_dir`, `manual_dir`, `seed`,
+`batch_size`, `bucket_size` and the `iam`, `rimes` and `cvl` preprocessing options.
+
+Every model of this package reads and writes the 80-symbol IAM alphabet (`text.ALPHABET`). RIMES
+and CVL have characters beyond it; their option `alphabet` is 'iam' by default (words with other
+characters dropped and counted, labels in IAM's ids), and their own alphabet only serves to look at
+the data: `check_model_alphabet` and `load_split`, which feeds the models, refuse it.
 """
 from __future__ import annotations
 
@@ -14,12 +19,32 @@ import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
 
+from ganxai_jax.data import cvl_words
 from ganxai_jax.data import iam_words
 from ganxai_jax.data import prepare as prepare_lib
+from ganxai_jax.data import rimes_words
 from ganxai_jax.data import synthetic_handwriting
 from ganxai_jax.data import words_pipeline
+from ganxai_jax.errors import ConfigError
 
-DATASETS = ("synthetic_handwriting", "iam_words")
+DATASETS = ("synthetic_handwriting", "iam_words", "rimes_words", "cvl_words")
+# The data sets read from a folder the user downloaded: what checks the folder, what it must hold.
+MANUAL_DATASETS = {
+    "iam_words": (iam_words.check_manual_dir, iam_words.IAM_WORDS_INSTRUCTIONS),
+    "rimes_words": (rimes_words.check_manual_dir, rimes_words.RIMES_WORDS_INSTRUCTIONS),
+    "cvl_words": (cvl_words.check_manual_dir, cvl_words.CVL_WORDS_INSTRUCTIONS),
+}
+# The data sets with an alphabet option: their builder and config section.
+_ALPHABET_DATASETS = {"rimes_words": (rimes_words.RimesWords, "rimes"),
+                      "cvl_words": (cvl_words.CvlWords, "cvl")}
+
+
+def _builder(cls: type, builder_config: tfds.core.BuilderConfig, data_dir: str
+             ) -> tfds.core.DatasetBuilder:
+  # TFDS refuses a config object that shares a registered config's name: pass the name then.
+  registered = {c.name for c in cls.BUILDER_CONFIGS}
+  config = builder_config.name if builder_config.name in registered else builder_config
+  return cls(config=config, data_dir=data_dir, file_format="array_record")
 
 
 def make_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
@@ -34,27 +59,48 @@ def make_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
         min_width_per_char=config.iam.min_width_per_char,
         max_width_per_char=config.iam.max_width_per_char,
         test_percent=config.iam.test_percent)
-    # TFDS refuses a config object that shares a registered config's name: pass the name then.
-    registered = {c.name for c in iam_words.IamWords.BUILDER_CONFIGS}
-    return iam_words.IamWords(config=iam_config.name if iam_config.name in registered else iam_config,
-                              data_dir=data_dir, file_format="array_record")
+    return _builder(iam_words.IamWords, iam_config, data_dir)
+  if config.dataset in _ALPHABET_DATASETS:
+    cls, section = _ALPHABET_DATASETS[config.dataset]
+    options = config[section]
+    return _builder(cls, iam_words.words_config(options.alphabet, options.min_width_per_char,
+                                                options.max_width_per_char), data_dir)
   raise ValueError(f"Unknown dataset {config.dataset!r}; choose one of {DATASETS}.")
 
 
 def prepare(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
   """Prepares the data set once into `data_dir` (a no-op when already there) and returns its builder."""
   manual_dir = None
-  if config.dataset == "iam_words":
+  if config.dataset in MANUAL_DATASETS:
+    check_manual_dir, instructions = MANUAL_DATASETS[config.dataset]
     if not config.manual_dir:
-      raise FileNotFoundError("dataset=iam_words needs --config.manual_dir=FOLDER.\n"
-                              + iam_words.IAM_WORDS_INSTRUCTIONS)
+      raise FileNotFoundError(f"dataset={config.dataset} needs --config.manual_dir=FOLDER.\n"
+                              + instructions)
     manual_dir = os.path.expanduser(config.manual_dir)
-    iam_words.check_manual_dir(manual_dir)  # A clear error before TFDS's own.
+    check_manual_dir(manual_dir)  # A clear error before TFDS's own.
   return prepare_lib.prepare(lambda: make_builder(config), manual_dir)
 
 
+def check_model_alphabet(config: ml_collections.ConfigDict) -> None:
+  """Raises `ConfigError` (a `UsageError`, one line) when the configured data set keeps words with
+  characters outside the 80-symbol IAM alphabet, which every model of this package reads and
+  writes: RIMES or CVL with their own alphabet. Training and evaluation commands call it."""
+  if config.dataset not in _ALPHABET_DATASETS:
+    return
+  section = _ALPHABET_DATASETS[config.dataset][1]
+  alphabet = config[section].alphabet
+  if alphabet != "iam":
+    raise ConfigError(
+        f"config.{section}.alphabet={alphabet!r}: the models read and write the 80-symbol IAM "
+        f"alphabet, which lacks characters of {config.dataset}; train with "
+        f"--config.{section}.alphabet=iam (words with other characters are dropped and counted); "
+        f"{alphabet!r} is for looking at the data with experiments.show_data")
+
+
 def load_split(config: ml_collections.ConfigDict, split: str) -> Sequence[Mapping[str, Any]]:
-  """A random-access source of one split's examples (prepares the data set first if needed)."""
+  """A random-access source of one split's examples for a model (prepares the data set first if
+  needed); RIMES or CVL in their own alphabet raise `ConfigError` (`check_model_alphabet`)."""
+  check_model_alphabet(config)
   builder = prepare(config)
   if split not in builder.info.splits:
     raise ValueError(f"{config.dataset} has no split {split!r}; it has {list(builder.info.splits)}.")

@@ -44,6 +44,9 @@ a word goes to the split that lists its line, and words of lines that no list na
 `not_in_partition`. Otherwise the split is writer-disjoint by a stable hash of the writer id (of the
 form id when `forms.txt` is absent): `test_percent` of the writers go to test (at least one writer
 when there are two or more, so that small folders have a test split).
+
+The other word data sets (`rimes_words`, `cvl_words`) share this preprocessing through
+`text_drop_reason`, `load_word_image`, `WordImagesBuilder` and `AlphabetWordsBuilder`.
 """
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ import collections
 import dataclasses
 import hashlib
 import os
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -267,6 +270,33 @@ def is_punctuation_only(word: str) -> bool:
   return not any(c.isalnum() for c in word)
 
 
+def text_drop_reason(word: str, alphabet: str = text.ALPHABET) -> str | None:
+  """Why ScrabbleGAN's preprocessing drops a transcription, or None to keep it.
+
+  'punctuation_only' for an empty word or one without a letter or digit, 'outside_alphabet' for a
+  word with a character that `alphabet` lacks. Every word data set of this package selects by it.
+  """
+  if not word or is_punctuation_only(word):
+    return "punctuation_only"
+  if any(char not in alphabet for char in word):
+    return "outside_alphabet"
+  return None
+
+
+def encode_in(word: str, alphabet: str) -> np.ndarray:
+  """The word as int32 ids in 1..len(alphabet), 0 being the CTC blank; `text.encode` for IAM's.
+
+  Raises:
+    ValueError: if `word` is empty or has a character outside `alphabet` (select words first).
+  """
+  if alphabet == text.ALPHABET:
+    return text.encode(word)
+  unknown = [char for char in word if char not in alphabet]
+  if unknown or not word:
+    raise ValueError(f"Word {word!r} is empty or has characters outside its alphabet: {unknown}.")
+  return np.array([alphabet.index(char) + 1 for char in word], dtype=np.int32)
+
+
 def hash_percent(key: str) -> int:
   """A stable hash of `key` into 0..99 (independent of Python's per-process hash seed)."""
   return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 100
@@ -283,10 +313,8 @@ def select_words(records: list[WordRecord], keep_segmentation_errors: bool
     word = record.transcription
     if not record.segmentation_ok and not keep_segmentation_errors:
       dropped["segmentation_error"] += 1
-    elif not word or is_punctuation_only(word):
-      dropped["punctuation_only"] += 1
-    elif text.unknown_characters(word):
-      dropped["outside_alphabet"] += 1
+    elif (reason := text_drop_reason(word)) is not None:
+      dropped[reason] += 1
     else:
       kept.append(record)
   return kept, dropped
@@ -360,10 +388,33 @@ def iam_config(keep_segmentation_errors: bool = False, min_width_per_char: float
                         test_percent=options[3])
 
 
+@dataclasses.dataclass
+class WordsConfig(tfds.core.BuilderConfig):
+  """Options of a word data set whose release has characters beyond IAM's (RIMES, CVL): the name
+  of the alphabet its words must fit (`'iam'`, the models' 80 symbols, or the data set's own) and
+  ScrabbleGAN's width bounds."""
+  alphabet: str = "iam"
+  min_width_per_char: float = 5.33
+  max_width_per_char: float = 48.0
+
+
+def words_config(alphabet: str = "iam", min_width_per_char: float = 5.33,
+                 max_width_per_char: float = 48.0) -> WordsConfig:
+  """The builder config for these options; its name encodes them so prepared variants coexist."""
+  options = (alphabet, float(min_width_per_char), float(max_width_per_char))
+  if options == ("iam", 5.33, 48.0):
+    name = "default"
+  else:
+    name = f"{options[0]}_w{options[1]:g}-{options[2]:g}".replace(".", "p")
+  return WordsConfig(name=name, alphabet=options[0], min_width_per_char=options[1],
+                     max_width_per_char=options[2])
+
+
 def word_features(**extra: tfds.features.FeatureConnector) -> tfds.features.FeaturesDict:
   """The features every word data set stores, plus `extra` ones; all TensorFlow-free `Tensor`s.
 
-  image uint8 [32, 16·n, 1] (white background), text (str), labels int32 [n] (ids 1..80), writer.
+  image uint8 [32, 16·n, 1] (white background), text (str), labels int32 [n] (ids in the data set's
+  alphabet: 1..80 for IAM's, which every model of this package reads and writes), writer.
   """
   return tfds.features.FeaturesDict({
       "image": tfds.features.Tensor(shape=(IMAGE_HEIGHT, None, 1), dtype=np.uint8),
@@ -395,7 +446,114 @@ def assign_splits(records: list[WordRecord], partition: dict[str, set[str]] | No
   return by_split, unassigned
 
 
-class IamWords(tfds.core.GeneratorBasedBuilder):
+@dataclasses.dataclass(frozen=True)
+class WordImage:
+  """One word to write as an example: its key, image file, transcription and further features."""
+  key: str
+  image_path: str
+  transcription: str
+  features: dict = dataclasses.field(default_factory=dict)
+
+
+class WordImagesBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """What the word-image builders of this package share: the image preprocessing of
+  `load_word_image`, and the count of dropped words by reason (`DROP_REASONS` of the subclass),
+  split by split, in `dropped` and in `info.metadata["dropped"]`.
+  """
+
+  DROP_REASONS: tuple[str, ...] = DROP_REASONS
+
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
+    self.dropped: dict[str, collections.Counter] = {}
+
+  def _record_dropped(self, split: str, dropped: collections.Counter) -> None:
+    self.dropped[split] = dropped
+    self.info.metadata["dropped"] = {name: {reason: counts[reason] for reason in self.DROP_REASONS
+                                            if counts[reason]}
+                                     for name, counts in self.dropped.items()}
+
+  def _generate_examples(self, words: Iterable[WordImage], split: str, dropped: collections.Counter,
+                         min_width_per_char: float, max_width_per_char: float,
+                         alphabet: str = text.ALPHABET) -> Iterator[tuple[str, dict]]:
+    """Examples of the words whose image loads and fits (labels: ids in `alphabet`); the others
+    are added to the counts `dropped` already holds for the split, which are then recorded."""
+    dropped = collections.Counter(dropped)
+    kept = 0
+    for word in words:
+      image, status = load_word_image(word.image_path, len(word.transcription), min_width_per_char,
+                                      max_width_per_char)
+      if image is None:
+        dropped[status] += 1
+        continue
+      kept += 1
+      yield word.key, {
+          "image": image[..., None],
+          "text": word.transcription,
+          "labels": encode_in(word.transcription, alphabet),
+          **word.features,
+      }
+    self._record_dropped(split, dropped)
+    logging.info("%s %s: %d words kept; dropped %s", self.name, split, kept,
+                 {reason: dropped[reason] for reason in self.DROP_REASONS if dropped[reason]}
+                 or "nothing")
+
+
+class AlphabetWordsBuilder(WordImagesBuilder, skip_registration=True):
+  """A word data set whose release has characters beyond IAM's (RIMES, CVL), configured by
+  `WordsConfig`. A subclass names its `ALPHABETS` (by the names `WordsConfig.alphabet` takes),
+  `HOMEPAGE` and `DESCRIPTION`, and reads its release in `_read_release`.
+
+  Words are selected by `text_drop_reason` in the configured alphabet, whose ids the examples'
+  labels are; the alphabet and its name go to `info.metadata["alphabet"]` and `["alphabet_name"]`.
+  Every example has the features of `word_features` and a string `word_id`. After
+  `download_and_prepare`, `dropped` maps each split to its `collections.Counter` of dropped words by
+  reason (`DROP_REASONS`), as `info.metadata["dropped"]` does.
+  """
+
+  BUILDER_CONFIGS = [words_config()]
+  DEFAULT_CONFIG_NAME = "default"
+  ALPHABETS: dict[str, str] = {"iam": text.ALPHABET}
+  HOMEPAGE = ""
+  DESCRIPTION = ""
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    return self.dataset_info_from_configs(
+        features=word_features(word_id=tfds.features.Tensor(shape=(), dtype=np.str_)),
+        metadata=tfds.core.MetadataDict(), homepage=self.HOMEPAGE, description=self.DESCRIPTION)
+
+  def _read_release(self, manual_dir: str
+                    ) -> tuple[dict[str, list[WordImage]], dict[str, collections.Counter]]:
+    """The words of each split in `manual_dir`, and what the reader already dropped, by split."""
+    raise NotImplementedError
+
+  def _split_generators(self, dl_manager):
+    config = self.builder_config
+    words_by_split, dropped_by_split = self._read_release(str(dl_manager.manual_dir))
+    alphabet = self.ALPHABETS[config.alphabet]
+    self.info.metadata["alphabet"] = alphabet
+    self.info.metadata["alphabet_name"] = config.alphabet
+    self.dropped = {}
+    generators = {}
+    for split, words in words_by_split.items():
+      dropped = collections.Counter(dropped_by_split.get(split, {}))
+      kept = []
+      for word in words:
+        reason = text_drop_reason(word.transcription, alphabet)
+        if reason is None:
+          kept.append(word)
+        else:
+          dropped[reason] += 1
+      if kept:
+        generators[split] = self._generate_examples(kept, split, dropped, config.min_width_per_char,
+                                                    config.max_width_per_char, alphabet)
+      else:  # TFDS cannot write a split without examples (possible only for tiny folders).
+        self._record_dropped(split, dropped)
+        logging.info("%s %s: no word left; dropped %s", self.name, split, dict(dropped) or "nothing")
+    return generators
+
+
+class IamWords(WordImagesBuilder):
   """IAM offline handwritten words, ScrabbleGAN preprocessing, from a folder the user provides.
 
   After `download_and_prepare`, `dropped` maps each split to its `collections.Counter` of dropped
@@ -415,10 +573,6 @@ class IamWords(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = IAM_WORDS_INSTRUCTIONS
   BUILDER_CONFIGS = [iam_config()]
   DEFAULT_CONFIG_NAME = "default"
-
-  def __init__(self, **kwargs):
-    super().__init__(**kwargs)
-    self.dropped: dict[str, collections.Counter] = {}
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
@@ -445,40 +599,14 @@ class IamWords(tfds.core.GeneratorBasedBuilder):
     for split, split_records in by_split.items():
       kept, dropped = select_words(split_records, self.builder_config.keep_segmentation_errors)
       if kept:
-        generators[split] = self._generate_examples(manual_dir, kept, writers, split, dropped)
+        words = (WordImage(record.word_id, record.image_path(manual_dir), record.transcription,
+                           {"writer": np.int32(writers.get(record.form_id, UNKNOWN_WRITER)),
+                            "word_id": record.word_id, "tag": record.tag})
+                 for record in kept)
+        generators[split] = self._generate_examples(
+            words, split, dropped, self.builder_config.min_width_per_char,
+            self.builder_config.max_width_per_char)
       else:  # TFDS cannot write a split without examples (possible only for tiny folders).
         self._record_dropped(split, dropped)
         logging.info("iam_words %s: no word left; dropped %s", split, dict(dropped) or "nothing")
     return generators
-
-  def _record_dropped(self, split: str, dropped: collections.Counter) -> None:
-    self.dropped[split] = dropped
-    self.info.metadata["dropped"] = {name: {reason: counts[reason] for reason in DROP_REASONS
-                                            if counts[reason]}
-                                     for name, counts in self.dropped.items()}
-
-  def _generate_examples(self, manual_dir: str, records: list[WordRecord], writers: dict[str, int],
-                         split: str, dropped: collections.Counter) -> Iterator[tuple[str, dict]]:
-    config = self.builder_config
-    dropped = collections.Counter(dropped)
-    kept = 0
-    for record in records:
-      word = record.transcription
-      image, status = load_word_image(record.image_path(manual_dir), len(word),
-                                      config.min_width_per_char, config.max_width_per_char)
-      if image is None:
-        dropped[status] += 1
-        continue
-      kept += 1
-      yield record.word_id, {
-          "image": image[..., None],
-          "text": word,
-          "labels": text.encode(word),
-          "writer": np.int32(writers.get(record.form_id, UNKNOWN_WRITER)),
-          "word_id": record.word_id,
-          "tag": record.tag,
-      }
-    self._record_dropped(split, dropped)
-    logging.info("iam_words %s: %d words kept; dropped %s", split, kept,
-                 {reason: dropped[reason] for reason in DROP_REASONS if dropped[reason]}
-                 or "nothing")
