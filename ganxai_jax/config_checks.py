@@ -191,6 +191,11 @@ def check_output_file(name: str, path: str) -> None:
     fail(name, path, f"the folder {folder!r} does not exist; create it or choose another")
 
 
+def check_model(config: ml_collections.ConfigDict, models: Sequence[str]) -> None:
+  """`config.model` is one of `models` (the run kinds' models)."""
+  _choice(config, "model", models)
+
+
 def check_run_folder(name: str, path: str, models: Sequence[str]) -> dict[str, Any]:
   """Raises `ConfigError` unless `path` is a training run's folder (`config.json` of one of `models`,
   and `checkpoints/`); returns the run's config as a dict."""

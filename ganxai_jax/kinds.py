@@ -77,7 +77,7 @@ def kind_of(config: ml_collections.ConfigDict) -> RunKind:
 def check_config(config: ml_collections.ConfigDict) -> None:
   """Checks every value of a training config (its kind's checks); a one-line `ConfigError` if one is
   outside its range."""
-  config_checks.check_choice("config.model", config.get("model"), MODELS)
+  config_checks.check_model(config, MODELS)
   kind_of(config).check(config)
 
 

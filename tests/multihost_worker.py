@@ -19,8 +19,8 @@ def main(port, num_processes, process_id, workdir, data_dir, out_dir):
                                process_id=process_id)
   import numpy as np  # pylint: disable=g-import-not-at-top
   from configs import mnist  # pylint: disable=g-import-not-at-top
-  from ganxai_jax.run import parallel
-from ganxai_jax.training import trainer  # pylint: disable=g-import-not-at-top
+  from ganxai_jax.run import parallel  # pylint: disable=g-import-not-at-top
+  from ganxai_jax.training import trainer  # pylint: disable=g-import-not-at-top
   assert jax.device_count() == 4, jax.devices()
   config = mnist.get_config("cgan,tiny")
   config.data_dir = data_dir

@@ -31,7 +31,7 @@ def test_directions_sefa_ganspace_on_a_tiny_gan(tmp_path, mnist_data_dir):
   # Rerun with more steps: it resumes from OUT/checkpoints.
   proc = run_cli("experiments.explain", "--config=configs/explain.py:directions,tiny",
                  f"--config.generator_workdir={gan}", f"--workdir={out}", "--config.directions.num_steps=4")
-  assert "Resumed directions from step 3" in proc.stderr
+  assert "Resumed from step 3" in proc.stderr
   with open(os.path.join(out, "explain.json"), encoding="utf-8") as fh:
     assert json.load(fh)["steps"] == 4
 

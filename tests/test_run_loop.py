@@ -72,7 +72,7 @@ def test_a_non_finite_metric_stops_before_the_state_is_saved(tmp_path):
 
 def test_max_minutes_stops_with_a_checkpoint_and_says_where_the_outputs_are(tmp_path, monkeypatch):
   lines = []
-  monkeypatch.setattr(absl_logging, "info", lambda fmt, *args: lines.append(fmt % args if args else fmt))
+  monkeypatch.setattr(absl_logging, "info", lambda fmt, *args: lines.append(str(fmt) % args if args else str(fmt)))
   schedule = loop.Schedule(num_steps=1000, log_every_steps=100, checkpoint_every_steps=100,
                            max_minutes=1e-9)
   state = loop.train(workdir=str(tmp_path), state=_fresh(), step_fn=_step_fn(), schedule=schedule,
@@ -83,7 +83,8 @@ def test_max_minutes_stops_with_a_checkpoint_and_says_where_the_outputs_are(tmp_
   assert "compiling" in text and "the first step took" in text
   assert " cpu " in text or "× cpu" in text  # The device is named.
   assert "the 1e-09-minute limit is reached" in text
-  assert f"checkpoints {tmp_path / 'checkpoints'}" in lines[-1] and "eval.json" in lines[-1]
+  outputs = [line for line in lines if line.startswith("outputs: ")]
+  assert len(outputs) == 1 and f"checkpoints {tmp_path / 'checkpoints'}" in outputs[0] and "eval.json" in outputs[0]
 
 
 def test_eta_honours_the_deadline_and_the_step_count():

@@ -40,7 +40,8 @@ def test_generator_output_is_in_range_and_padding_is_white():
   assert float(jnp.max(jnp.abs(images))) <= 1.0
   np.testing.assert_array_equal(images[1, :, 32:], 1.0)  # "it" is 32 px wide; the rest is white.
   assert float(jnp.min(images[1, :, :32])) < 1.0
-  assert aux == {"attention": {}}
+  assert aux["attention"] == {}
+  assert aux["features"].shape[0] == images.shape[0]  # The first up-block, flattened per image.
 
 
 def test_filter_bank_places_the_patch_of_character_c_at_position_i():

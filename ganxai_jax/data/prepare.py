@@ -39,4 +39,5 @@ def prepare(make_builder: Callable[[], tfds.core.DatasetBuilder], manual_dir: st
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
     multihost_utils.sync_global_devices(f"prepare {builder.name}")
-  return make_builder()
+  # Process 0 keeps the builder that prepared (it holds what the build counted); the others read anew.
+  return builder if jax.process_index() == 0 else make_builder()

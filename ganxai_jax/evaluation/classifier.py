@@ -18,6 +18,7 @@ import optax
 from absl import logging
 
 from ganxai_jax.models.classifier import LeNet
+from ganxai_jax.run import workdir as workdir_lib
 
 _MODEL = LeNet()
 
@@ -82,13 +83,6 @@ def load_or_train(cache_dir: str, train: dict[str, np.ndarray], test: dict[str, 
   params = _train(train["image"], train["label"], seed, steps, batch_size)
   logits, _ = predict(params, test["image"])
   accuracy = float(np.mean(np.argmax(logits, -1) == test["label"]))
-  if jax.process_index() == 0:
-    os.makedirs(cache_dir, exist_ok=True)
-    for path, payload, mode in ((params_path, flax.serialization.to_bytes(params), "wb"),
-                                (info_path, json.dumps({"test_accuracy": accuracy, "steps": steps,
-                                                        "seed": seed}), "w")):
-      tmp = f"{path}.tmp{os.getpid()}"
-      with open(tmp, mode) as fh:
-        fh.write(payload)
-      os.replace(tmp, path)
+  workdir_lib.write_file(params_path, flax.serialization.to_bytes(params))
+  workdir_lib.write_file(info_path, json.dumps({"test_accuracy": accuracy, "steps": steps, "seed": seed}))
   return params, accuracy

@@ -33,15 +33,21 @@ def is_writer() -> bool:
   return jax.process_index() == 0
 
 
-def write_json(path: str, payload: Mapping[str, Any]) -> None:
-  """Writes JSON through a temporary file (process 0 only), so a reader never sees half a file."""
+def write_file(path: str, payload: str | bytes) -> None:
+  """Writes `payload` through a temporary file (process 0 only), so a reader never sees half a file;
+  the folder is created when missing."""
   if not is_writer():
     return
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as fh:
-    json.dump(payload, fh, indent=2, sort_keys=True, default=float)
+  with open(tmp, "wb") as fh:
+    fh.write(payload.encode("utf-8") if isinstance(payload, str) else payload)
   os.replace(tmp, path)
+
+
+def write_json(path: str, payload: Mapping[str, Any]) -> None:
+  """Writes JSON atomically (process 0 only; see `write_file`)."""
+  write_file(path, json.dumps(payload, indent=2, sort_keys=True, default=float))
 
 
 def read_json(path: str) -> Any:

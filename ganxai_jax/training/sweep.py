@@ -10,16 +10,17 @@ from __future__ import annotations
 import ast
 import copy
 import csv
+import io
 import itertools
 import json
 import os
 from typing import Any, Callable
 
-import jax
 import ml_collections
 from absl import logging
 
 from ganxai_jax.errors import UsageError
+from ganxai_jax.run import workdir as workdir_lib
 
 
 def _convert(key: str, text: str, current: Any) -> Any:
@@ -98,13 +99,12 @@ def run_sweep(config: ml_collections.ConfigDict, spec: str, workdir: str,
 
 
 def write_summary(path: str, rows: list[dict[str, Any]]) -> None:
-  """One CSV row per run (process 0 only), written through a temporary file."""
-  if jax.process_index() != 0 or not rows:
+  """One CSV row per run (process 0 only), written atomically."""
+  if not rows:
     return
   columns = list(dict.fromkeys(k for row in rows for k in row))
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", newline="", encoding="utf-8") as fh:
-    writer = csv.DictWriter(fh, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-  os.replace(tmp, path)
+  buffer = io.StringIO()
+  writer = csv.DictWriter(buffer, fieldnames=columns)
+  writer.writeheader()
+  writer.writerows(rows)
+  workdir_lib.write_file(path, buffer.getvalue())
