@@ -5,7 +5,6 @@ import unicodedata
 import ml_collections
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 
@@ -86,14 +85,6 @@ def _config(tmp_path, manual_dir, alphabet: str = "iam") -> ml_collections.Confi
   return config
 
 
-def _prepare_here(config) -> tfds.core.DatasetBuilder:
-  """Prepares with the builder kept, so that its `dropped` attribute can be read."""
-  builder = handwriting.make_builder(config)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=config.manual_dir))
-  return builder
-
-
 def _examples(builder) -> list[tuple[str, dict]]:
   return [(split, builder.as_data_source(split)[i]) for split in builder.info.splits
           for i in range(len(builder.as_data_source(split)))]
@@ -112,7 +103,7 @@ def test_word_file_names_give_writer_text_line_word_and_transcription():
 
 def test_builder_keeps_the_releases_sets_and_counts_every_dropped_word(tmp_path):
   root = make_cvl_fixture(tmp_path / "cvl")
-  builder = _prepare_here(_config(tmp_path, root))
+  builder = handwriting.prepare(_config(tmp_path, root))
   examples = _examples(builder)
   kept = {split: {(ex["text"].decode(), int(ex["writer"])) for s, ex in examples if s == split}
           for split in builder.info.splits}
@@ -132,7 +123,7 @@ def test_builder_keeps_the_releases_sets_and_counts_every_dropped_word(tmp_path)
 def test_the_cvl_alphabet_keeps_umlauts_and_training_refuses_it(tmp_path):
   root = make_cvl_fixture(tmp_path / "cvl", nested=False)
   config = _config(tmp_path, root, alphabet="cvl")
-  builder = _prepare_here(config)
+  builder = handwriting.prepare(config)
   words = {ex["text"].decode(): ex for _, ex in _examples(builder)}
   assert {"schön", "daß", "Tragödie", "Verweile"} <= set(words)
   for word, example in words.items():

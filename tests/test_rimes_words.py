@@ -6,7 +6,6 @@ import unicodedata
 import ml_collections
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 
@@ -104,14 +103,6 @@ def _config(tmp_path, manual_dir, alphabet: str = "iam") -> ml_collections.Confi
   return config
 
 
-def _prepare_here(config) -> tfds.core.DatasetBuilder:
-  """Prepares with the builder kept, so that its `dropped` attribute can be read."""
-  builder = handwriting.make_builder(config)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=config.manual_dir))
-  return builder
-
-
 def _examples(builder) -> dict[str, tuple[str, dict]]:
   examples = {}
   for split in builder.info.splits:
@@ -149,7 +140,7 @@ def test_ground_truth_is_read_without_its_byte_order_mark_and_with_accents(tmp_p
 
 def test_builder_keeps_the_releases_splits_and_counts_every_dropped_word(tmp_path):
   root = make_rimes_fixture(tmp_path / "rimes")
-  builder = _prepare_here(_config(tmp_path, root))
+  builder = handwriting.prepare(_config(tmp_path, root))
   assert builder.builder_config.name == "default"
   examples = _examples(builder)
   expected = {image: (split, word) for split, words in (("train", TRAIN), ("validation", VALIDATION),
@@ -181,7 +172,7 @@ def test_builder_keeps_the_releases_splits_and_counts_every_dropped_word(tmp_pat
 def test_the_rimes_alphabet_keeps_accented_words_and_training_refuses_it(tmp_path):
   root = make_rimes_fixture(tmp_path / "rimes")
   config = _config(tmp_path, root, alphabet="rimes")
-  builder = _prepare_here(config)
+  builder = handwriting.prepare(config)
   assert builder.builder_config.name != "default"
   words = {ex["text"].decode(): ex for _, ex in _examples(builder).values()}
   assert {"était", "n°", "l'échéance", "reçu", "août", "Madame"} <= set(words)
