@@ -97,28 +97,38 @@ class TrainedGenerator:
 
   # ---- Rendering on the host: one compiled call per input shape ----------------------------------
 
-  @functools.cached_property
   def _jitted_images(self) -> Callable[..., jax.Array]:
-    return jax.jit(self.apply_fn)
+    return _jit(self.apply_fn)
 
-  @functools.cached_property
   def _jitted_maps(self) -> Callable[..., tuple[jax.Array, Any]]:
-    aux_fn = self.aux_fn or (lambda variables, z, condition: (self.apply_fn(variables, z, condition), {}))
-
-    def images_and_maps(variables, z, condition):
-      images, aux = aux_fn(variables, z, condition)
-      return images, dict(aux.get("attention", {}))
-
-    return jax.jit(images_and_maps)
+    return _jit_maps(self.aux_fn or self.apply_fn, self.aux_fn is not None)
 
   def render(self, latent: Any, condition: Condition) -> np.ndarray:
     """Images as a host array `[B, H, W, 1]` in [-1, 1], for host-side inputs."""
-    return np.asarray(self._jitted_images(self.variables, jnp.asarray(latent), _device(condition)))
+    return np.asarray(self._jitted_images()(self.variables, jnp.asarray(latent), _device(condition)))
 
   def render_with_maps(self, latent: Any, condition: Condition) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Images and the maps `[B, N_queries, N_keys]` of every self-attention layer, by layer name."""
-    images, maps = jax.device_get(self._jitted_maps(self.variables, jnp.asarray(latent), _device(condition)))
+    images, maps = jax.device_get(self._jitted_maps()(self.variables, jnp.asarray(latent), _device(condition)))
     return np.asarray(images), {name: np.asarray(m) for name, m in maps.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _jit(apply_fn: Callable) -> Callable:
+  """One compiled render per generator function (adapters give one function per model), however many
+  `TrainedGenerator`s wrap it: sample figures during training rebuild the wrapper, not the program."""
+  return jax.jit(apply_fn)
+
+
+@functools.lru_cache(maxsize=64)
+def _jit_maps(fn: Callable, has_aux: bool) -> Callable:
+  """The compiled `(images, attention maps)` of `fn`, an aux function or a plain image function."""
+
+  def images_and_maps(variables, z, condition):
+    images, aux = fn(variables, z, condition) if has_aux else (fn(variables, z, condition), {})
+    return images, dict(aux.get("attention", {}))
+
+  return jax.jit(images_and_maps)
 
 
 def _device(condition: Condition) -> Condition:

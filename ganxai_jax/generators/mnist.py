@@ -6,6 +6,7 @@ loading alike.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import ml_collections
@@ -30,13 +31,22 @@ def build_generator(config: ml_collections.ConfigDict) -> dcgan.Generator:
                          attention_resolutions=tuple(config.g_attention), hidden_dim=config.g_hidden_dim)
 
 
-def wrap(module: dcgan.Generator, spec: LatentSpec, variables: Any, name: str, step: int = 0,
-         dataset: str = "") -> TrainedGenerator:
-  """A `TrainedGenerator` of G `module` with inference `variables` and latent space `spec`."""
+@functools.lru_cache(maxsize=16)
+def _model_functions(module: dcgan.Generator, spec: LatentSpec):
+  """(aux_fn, apply_fn, features_fn) of G `module`: one set per model, so that its compiled renders
+  are reused by every `TrainedGenerator` that wraps it."""
 
   def aux_fn(variables, z, condition: Condition):
     latent = {"noise": z, **condition}
     return module.apply(variables, spec.vector(latent), latent.get("labels"), train=False)
+
+  return aux_fn, lambda v, z, c: aux_fn(v, z, c)[0], lambda v, z, c: aux_fn(v, z, c)[1]["features"]
+
+
+def wrap(module: dcgan.Generator, spec: LatentSpec, variables: Any, name: str, step: int = 0,
+         dataset: str = "") -> TrainedGenerator:
+  """A `TrainedGenerator` of G `module` with inference `variables` and latent space `spec`."""
+  aux_fn, apply_fn, features_fn = _model_functions(module, spec)
 
   def condition_fn(rng, n):
     return {k: v for k, v in spec.sample(rng, n).items() if k != "noise"}
@@ -49,7 +59,7 @@ def wrap(module: dcgan.Generator, spec: LatentSpec, variables: Any, name: str, s
             "continuous": spec.num_continuous}
   return TrainedGenerator(
       name=name, kind="digits", latent_dim=spec.noise_dim, ink_polarity="bright", variables=variables,
-      apply_fn=lambda v, z, c: aux_fn(v, z, c)[0], features_fn=lambda v, z, c: aux_fn(v, z, c)[1]["features"],
+      apply_fn=apply_fn, features_fn=features_fn,
       condition_fn=condition_fn, weight_fn=lambda v: module.latent_weight(v["params"]),
       num_classes=spec.num_classes, step=step, aux_fn=aux_fn, gamma_fn=lambda v: attention_gammas(v["params"]),
       sample_fn=sample_fn, latent_layout={k: n for k, n in layout.items() if n}, dataset=dataset, module=module)

@@ -6,6 +6,7 @@ words of one length from the lexicon, so every image of a batch has the same wid
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import jax
@@ -47,16 +48,24 @@ def lexicon_conditions(length: int):
   return condition_fn
 
 
-def wrap(module: scrabblegan.Generator, variables: Any, step: int = 0, dataset: str = "",
-         word_length: int = DEFAULT_WORD_LENGTH) -> TrainedGenerator:
-  """A `TrainedGenerator` of ScrabbleGAN's G `module` with inference `variables`."""
+@functools.lru_cache(maxsize=16)
+def _model_functions(module: scrabblegan.Generator):
+  """(aux_fn, apply_fn, features_fn) of G `module`: one set per model, so that its compiled renders
+  are reused by every `TrainedGenerator` that wraps it."""
 
   def aux_fn(variables, z, condition: Condition):
     return module.apply(variables, z, condition["chars"], train=False)
 
+  return aux_fn, lambda v, z, c: aux_fn(v, z, c)[0], lambda v, z, c: aux_fn(v, z, c)[1]["features"]
+
+
+def wrap(module: scrabblegan.Generator, variables: Any, step: int = 0, dataset: str = "",
+         word_length: int = DEFAULT_WORD_LENGTH) -> TrainedGenerator:
+  """A `TrainedGenerator` of ScrabbleGAN's G `module` with inference `variables`."""
+  aux_fn, apply_fn, features_fn = _model_functions(module)
   return TrainedGenerator(
       name="scrabblegan", kind="words", latent_dim=int(module.z_dim), ink_polarity="dark", variables=variables,
-      apply_fn=lambda v, z, c: aux_fn(v, z, c)[0], features_fn=lambda v, z, c: aux_fn(v, z, c)[1]["features"],
+      apply_fn=apply_fn, features_fn=features_fn,
       condition_fn=lexicon_conditions(word_length), weight_fn=lambda v: module.latent_weight(v["params"]),
       word_length=word_length, step=step, aux_fn=aux_fn, gamma_fn=lambda v: attention_gammas(v["params"]),
       conditions_of_length=lexicon_conditions, latent_layout={"z": int(module.z_dim)}, dataset=dataset,
