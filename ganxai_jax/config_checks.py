@@ -32,6 +32,7 @@ from ganxai_jax.evaluation import recognizer_eval
 from ganxai_jax.explain import directions
 from ganxai_jax.explain import runner
 from ganxai_jax.generators import words as word_generators
+from ganxai_jax.models import latent
 from ganxai_jax.models import layers
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.training import losses
@@ -238,6 +239,8 @@ def _folder_to_write(config: ml_collections.ConfigDict, key: str) -> None:
 def check_mnist(config: ml_collections.ConfigDict) -> None:
   """Checks every key of configs/mnist.py."""
   _int(config, "seed", 0)
+  if "num_seeds" in config:  # Runs saved before it existed trained one seed.
+    _int(config, "num_seeds", 1)
   _choice(config, "dataset", pipeline.MNIST_DATASETS)
   _folder_to_write(config, "data_dir")
   manual_dir = _get(config, "manual_dir")
@@ -249,6 +252,8 @@ def check_mnist(config: ml_collections.ConfigDict) -> None:
       fail("config.manual_dir", manual_dir, f"{first_line}; dataset={config.dataset!r} needs a folder "
             f"with {', '.join(mnist_data.IDX_FILES.values())} (each may be gzipped)")
   _int(config, "latent_dim", 1)
+  if "noise" in config:  # Runs saved before it existed drew N(0, 1).
+    _choice(config, "noise", latent.NOISE_DISTRIBUTIONS)
   # Labels are the ten digits: a conditional model embeds ten classes, an unconditional one none.
   _choice(config, "num_classes", (0, 10))
   _int(config, "num_categorical", 0)
@@ -278,6 +283,8 @@ def check_mnist(config: ml_collections.ConfigDict) -> None:
   _int(config, "keep_checkpoints", 1)
   _number(config, "max_minutes", 0, zero="no limit")
   _int(config, "classifier_steps", 1)
+  if "class_share_samples" in config:  # Runs saved before it existed counted 10,000.
+    _int(config, "class_share_samples", 1)
 
 
 def _batch_size(config: ml_collections.ConfigDict, key: str) -> None:

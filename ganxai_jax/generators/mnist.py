@@ -19,9 +19,10 @@ from ganxai_jax.models.latent import LatentSpec
 
 
 def latent_spec(config: ml_collections.ConfigDict) -> LatentSpec:
-  """The latent space the config asks for."""
+  """The latent space the config asks for (runs saved before `noise` existed drew N(0, 1))."""
   return LatentSpec(noise_dim=config.latent_dim, num_classes=config.num_classes,
-                    num_categorical=config.num_categorical, num_continuous=config.num_continuous)
+                    num_categorical=config.num_categorical, num_continuous=config.num_continuous,
+                    noise=config.get("noise", "normal"))
 
 
 def build_generator(config: ml_collections.ConfigDict) -> dcgan.Generator:

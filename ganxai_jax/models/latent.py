@@ -3,6 +3,8 @@
 `LatentSpec` is the one small interface every consumer uses (training, figures, explanations): sample a
 latent, turn it into the generator's inputs. The generator's vector input is
 `concat(noise, one_hot(categorical), continuous)`; the class label (CGAN) goes in separately.
+The noise is N(0, 1) by default; InfoGAN's reference code draws it from U[-1, 1] (`noise="uniform"`),
+which gives its one-hot code about three times the relative energy in G's input.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+
+NOISE_DISTRIBUTIONS = ("normal", "uniform")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,6 +23,11 @@ class LatentSpec:
   num_classes: int = 0
   num_categorical: int = 0
   num_continuous: int = 0
+  noise: str = "normal"  # 'normal': N(0, 1); 'uniform': U[-1, 1].
+
+  def __post_init__(self):
+    if self.noise not in NOISE_DISTRIBUTIONS:
+      raise ValueError(f"noise {self.noise!r} is not one of {NOISE_DISTRIBUTIONS}.")
 
   @property
   def vector_dim(self) -> int:
@@ -26,9 +35,13 @@ class LatentSpec:
     return self.noise_dim + self.num_categorical + self.num_continuous
 
   def sample(self, rng: jax.Array, batch: int) -> dict[str, jax.Array]:
-    """A batch of latents: `noise` N(0, 1), and `labels`, `categorical` (uniform), `continuous` U[-1, 1]."""
+    """A batch of latents: `noise` (N(0, 1) or U[-1, 1]), and `labels`, `categorical` (uniform),
+    `continuous` U[-1, 1]."""
     k_noise, k_label, k_cat, k_cont = jax.random.split(rng, 4)
-    latent = {"noise": jax.random.normal(k_noise, (batch, self.noise_dim))}
+    shape = (batch, self.noise_dim)
+    noise = (jax.random.normal(k_noise, shape) if self.noise == "normal"
+             else jax.random.uniform(k_noise, shape, minval=-1., maxval=1.))
+    latent = {"noise": noise}
     if self.num_classes:
       latent["labels"] = jax.random.randint(k_label, (batch,), 0, self.num_classes)
     if self.num_categorical:

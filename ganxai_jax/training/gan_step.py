@@ -103,14 +103,18 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: GA
                                    mutable=d_net.mutable)
     # BatchNorm in D: real and fake in batches of their own, so that the statistics of a fake batch
     # are those G's step sees (with one mixed batch D's logits on fakes differ between the steps).
+    # The running statistics follow the real batches only: in inference D and Q read real digits
+    # (InfoGAN's Q classifies held-out digits), which a real/fake mix would normalise wrongly.
     variables, outputs = d_net.variables(params), []
+    real_updates = None
     for part in (slice(None, batch_size), slice(batch_size, None)):
       output, updates = c.discriminator.apply(variables, images[part],
                                               None if labels is None else labels[part], train=True,
                                               mutable=d_net.mutable)
-      variables, outputs = {**variables, **updates}, outputs + [output]
+      real_updates = updates if real_updates is None else real_updates
+      outputs.append(output)
     joined = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), *outputs)
-    return joined, {k: variables[k] for k in d_net.mutable}
+    return joined, real_updates
 
   def d_objective(params):
     (logits, aux), updates = d_apply(params)

@@ -27,8 +27,12 @@ from ganxai_jax.models import dcgan
 from ganxai_jax.run import loop, parallel
 from ganxai_jax.run import workdir as workdir_lib
 from ganxai_jax.run.state import TrainState, init_net
+from ganxai_jax.training import seeds
 from ganxai_jax.training.gan_step import GANComponents, train_step
 from ganxai_jax.viz import grids
+
+# The metrics on the progress line.
+KEY_METRICS = ("d_loss", "g_loss", "info_loss_categorical", "info_loss_continuous")
 
 
 def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> GANComponents:
@@ -131,8 +135,9 @@ def evaluate(config: ml_collections.ConfigDict, components: GANComponents, state
   classifier_params, accuracy = classifier_lib.load_or_train(
       cache, train, test, steps=config.classifier_steps)
   generate_fn = make_generate_fn(components, state)
-  scores = mnist_eval.evaluate_generator(generate_fn, components.latent_spec, classifier_params, train, test,
-                                         seed=config.seed)
+  scores = mnist_eval.evaluate_generator(
+      generate_fn, components.latent_spec, classifier_params, train, test, seed=config.seed,
+      class_share_samples=config.get("class_share_samples", mnist_eval.CLASS_SHARE_SAMPLES))
   if components.latent_spec.num_categorical:
     q_fn = infogan_eval.make_q_fn(components.discriminator,
                                   workdir_lib.inference_variables(state, "discriminator"))
@@ -143,16 +148,32 @@ def evaluate(config: ml_collections.ConfigDict, components: GANComponents, state
   return scores
 
 
+def seed_parts(config: ml_collections.ConfigDict, components: GANComponents, train_source: Any,
+               eval_data: tuple[dict[str, np.ndarray], dict[str, np.ndarray]]) -> seeds.SeedParts:
+  """This trainer's parts for `seeds.train_and_evaluate`: the init, step, data, scores and figures of
+  its plain runs."""
+  return seeds.SeedParts(
+      init_fn=_init_fn(components), train_step=functools.partial(train_step, components=components),
+      data_iterator=lambda seed: pipeline.train_iterator(train_source, config.batch_size, seed),
+      evaluate=lambda seed_config, state: evaluate(seed_config, components, state, eval_data),
+      figures=lambda state, seed, step: sample_figures(components, state, seed, step),
+      key_metrics=KEY_METRICS)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
   """Trains the configured MNIST GAN in `workdir`, resuming from its latest checkpoint if any, then
-  writes its final figures and `eval.json` (see `run.loop.train` for stopping and guards)."""
+  writes its final figures and `eval.json` (see `run.loop.train` for stopping and guards). With
+  `num_seeds` > 1 its seeds train as one vmapped program (`seeds.py`)."""
   mesh = parallel.make_mesh()
   pipeline.local_batch_size(config.batch_size)
   pipeline.check_manual_dir(config.dataset, config.manual_dir or None)
   components = build_components(config, mesh)
   builder = pipeline.prepare_builder(config.dataset, config.data_dir, config.manual_dir or None)
-  data_iterator = pipeline.train_iterator(builder.as_data_source("train"), config.batch_size, config.seed)
   eval_data = load_eval_data(config)
+  if config.get("num_seeds", 1) > 1:
+    return seeds.train_and_evaluate(config, workdir, seed_parts(config, components,
+                                                                builder.as_data_source("train"), eval_data), mesh)
+  data_iterator = pipeline.train_iterator(builder.as_data_source("train"), config.batch_size, config.seed)
   jitted = make_train_step(components)
 
   def step_fn(state, step):
@@ -174,5 +195,5 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
                            max_minutes=config.max_minutes, keep_checkpoints=config.keep_checkpoints)
   return loop.train(workdir=workdir, config=config, state=create_state(config, components, mesh),
                     step_fn=step_fn, schedule=schedule, data_iterator=data_iterator,
-                    key_metrics=("d_loss", "g_loss", "info_loss_categorical", "info_loss_continuous"), hooks=hooks,
+                    key_metrics=KEY_METRICS, hooks=hooks,
                     finish=finish, what=f"{config.model} training")
