@@ -18,6 +18,7 @@ from absl import flags
 from ganxai_jax import config_checks
 from ganxai_jax import kinds
 from ganxai_jax.errors import ConfigError
+from ganxai_jax.reproduce import report
 from ganxai_jax.training import sweep
 
 MNIST_AND_SCRABBLE = ("configs/mnist.py", "configs/scrabble.py")
@@ -95,6 +96,12 @@ def _train_recognizer(f: flags.FlagValues) -> None:
   config_checks.check_workdir(f.workdir)
 
 
+def _reproduce(f: flags.FlagValues) -> None:
+  config_checks.check_workdir(f.workdir)
+  if f.readme is not None:
+    report.check_readme(f.readme, f.table)
+
+
 COMMANDS = {
     "train": CommandCheck("train", MNIST_AND_SCRABBLE, _train),
     "evaluate": CommandCheck("evaluate", (), _evaluate),
@@ -103,6 +110,7 @@ COMMANDS = {
     "sweep": CommandCheck("sweep", MNIST_AND_SCRABBLE, _sweep),
     "show_data": CommandCheck("show_data", ("configs/scrabble.py",), _show_data),
     "train_recognizer": CommandCheck("train_recognizer", ("configs/scrabble.py",), _train_recognizer),
+    "reproduce": CommandCheck("reproduce", (), _reproduce),
 }
 
 

@@ -119,6 +119,14 @@ BAD_INPUT = [
     ("train_recognizer", [SCRABBLE, "--workdir={out}", "--config.recognizer.batch_siz=3"],
      ["unknown config key 'recognizer.batch_siz' (did you mean 'recognizer.batch_size'?)"]),
     ("train_recognizer", [SCRABBLE, "--workdir={file}"], ["is a file"]),
+    # reproduce
+    ("reproduce", ["--table=words", "--workdir={out}"], ["--table=words", "one of <mnist>"]),
+    ("reproduce", ["--table=mnist", "--workdir={out}", "--max_minutes=-1"],
+     ["--max_minutes=-1", "must be a number of minutes >= 0"]),
+    ("reproduce", ["--table=mnist"], ["--workdir", "must have a value"]),
+    ("reproduce", ["--table=mnist", "--workdir={file}"], ["--workdir=", "is a file"]),
+    ("reproduce", ["--table=mnist", "--workdir={out}", "--readme={file}"],
+     ["--readme=", "'<!-- mnist-table:begin -->'"]),
     # --help with a config file that is not there is bad input too.
     ("explain", ["--config=configs/nope.py", "--help"],
      ["config file 'configs/nope.py' not found; the configs are configs/explain.py"]),
@@ -169,6 +177,7 @@ BUGS = [
     ("show_data", "ganxai_jax.data.handwriting", "prepare", [SCRABBLE, "--workdir={out}"]),
     ("train_recognizer", "ganxai_jax.training.recognizer_training", "train_recognizer",
      [SCRABBLE, "--workdir={out}"]),
+    ("reproduce", "ganxai_jax.reproduce.runner", "reproduce", ["--table=mnist", "--workdir={out}", "--tiny"]),
 ]
 
 

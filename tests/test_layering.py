@@ -11,6 +11,7 @@ The layers, bottom to top (a module imports only from its own package or from lo
   training | explain   trainers; explanations (neither imports the other)
   config_checks        every config value checked where it enters
   kinds                the table of run kinds
+  reproduce            results tables reproduced by one command
   generation, commands, cli    what the commands share
 """
 import ast
@@ -31,6 +32,7 @@ LAYERS = (
     ("training", "explain"),
     ("config_checks",),
     ("kinds",),
+    ("reproduce",),
     ("generation", "commands", "cli"),
 )
 MAX_DEFERRED_IMPORTS = 3

@@ -1,0 +1,142 @@
+"""`experiments.reproduce`: the MNIST table end to end on its `tiny` rows (a stop by the time budget, the
+rerun that completes it, a rerun that skips everything and rewrites a README), and the pieces it reads
+and writes.
+
+The end-to-end test runs the real command in a subprocess per invocation, as a user does: each
+invocation switches on JAX's persistent compilation cache in its workdir, which a process can do only
+before its first compilation, and which makes the resumed and the per-seed runs skip most of their
+compiling.
+"""
+import json
+import os
+import shutil
+
+import pytest
+
+from configs import tables
+from ganxai_jax.errors import UsageError
+from ganxai_jax.reproduce import report, runner
+from ganxai_jax.reproduce.table import Number, Row, Table, Target, combine_seeds, read_number, read_tally
+from tests.conftest import REPO_ROOT, run_cli
+
+
+def _read(path):
+  with open(path, encoding="utf-8") as fh:
+    return json.load(fh) if path.endswith(".json") else fh.read()
+
+
+def _marked(text, name="mnist"):
+  begin, end = report.markers(name)
+  return text[text.index(begin):text.index(end) + len(end)]
+
+
+# ---- The pieces ----------------------------------------------------------------------------------
+
+def test_numbers_are_read_with_baselines_targets_and_seeds():
+  fid = Number("FID", "fid", baselines=(("real vs real", "fid_real_vs_real"),), target=Target(high=60))
+  read = read_number(fid, {"fid": 58.2, "fid_real_vs_real": 44.8})
+  assert read["value"] == 58.2 and read["baselines"] == {"real vs real": 44.8}
+  assert read["target"] == "≤ 60" and read["target_met"] is True
+  assert read_number(fid, {"fid": 61.0})["target_met"] is False
+  assert read_number(fid, None)["value"] is None and read_number(fid, None)["target_met"] is None
+  rca = Number("RCA", "rca.learned_orthonormal.rca", target=Target(low=0.9))
+  assert read_number(rca, {"rca": {"learned_orthonormal": {"rca": 0.91}}})["target_met"] is True
+  assert Target(low=0.07, high=0.13).describe() == "in [0.07, 0.13]"
+
+  combined = combine_seeds([0, 1, 2], [{"acc": 0.85, "step": 5}, {"acc": 0.79, "step": 5}, {"acc": 0.84, "step": 4}])
+  assert combined["median"]["acc"] == 0.84 and combined["step"] == 4 and combined["seeds"] == [0, 1, 2]
+  read = read_number(Number("accuracy", "acc", target=Target(low=0.95)), combined)
+  assert read["value"] == 0.84 and read["per_seed"] == [0.85, 0.79, 0.84] and read["target_met"] is False
+  assert read_tally(tables.DIRECTION_NAMES, {"names": {"learned_orthonormal": ["slant +", "unclear", "unclear"]}}
+                    ) == {"unclear": 2, "slant +": 1}
+
+
+def test_the_mnist_table_plans_its_runs_with_their_commands(tmp_path):
+  plan = runner.runs_of(tables.MNIST, "runs/t")
+  assert [r.name for r in plan["infogan"]] == ["infogan/seed_0", "infogan/seed_1", "infogan/seed_2"]
+  assert plan["gan"][0].command_line() == "python3 -m experiments.train --config=configs/mnist.py:gan --workdir=runs/t/gan"
+  assert plan["directions"][0].command_line() == (
+      "python3 -m experiments.explain --config=configs/explain.py:directions --workdir=runs/t/directions "
+      "--config.generator_workdir=runs/t/gan --config.directions.num_steps=100000")
+  config = runner.build_config(plan["directions"][0])
+  assert config.directions.num_steps == 100_000 and config.generator_workdir == "runs/t/gan"
+  tiny = runner.runs_of(tables.MNIST, "runs/t", tiny=True)["directions"][0]
+  assert tiny.config_arg == "configs/explain.py:directions,tiny" and "num_steps" not in tiny.command_line()
+  runner.check_table(tables.MNIST, str(tmp_path), tiny=False)
+  wrong = Table("t", "T", (Row("b", "configs/mnist.py:gan", (), depends_on="a"),))
+  with pytest.raises(UsageError, match="depends on 'a'"):
+    runner.check_table(wrong, str(tmp_path), tiny=False)
+
+
+def test_the_readme_rows_are_rewritten_between_the_markers_only(tmp_path):
+  readme = tmp_path / "README.md"
+  shutil.copy(os.path.join(REPO_ROOT, "README.md"), readme)
+  before = readme.read_text(encoding="utf-8")
+  results_md = tmp_path / "results.md"
+  begin, end = report.markers("mnist")
+  results_md.write_text(f"# title\n\n{begin}\n| a | b |\n|---|---|\n| new row | `cmd` |\n{end}\n\nsummary\n")
+  report.check_readme(str(readme), "mnist")
+  report.rewrite_readme(str(readme), str(results_md), "mnist")
+  after = readme.read_text(encoding="utf-8")
+  assert _marked(after) == f"{begin}\n| a | b |\n|---|---|\n| new row | `cmd` |\n{end}"
+  assert after.replace(_marked(after), "") == before.replace(_marked(before), "")
+  (tmp_path / "plain.md").write_text("no markers\n")
+  with pytest.raises(UsageError, match="mnist-table:begin"):
+    report.check_readme(str(tmp_path / "plain.md"), "mnist")
+
+
+# ---- End to end ------------------------------------------------------------------------------------
+
+def _rows(workdir):
+  return {row["name"]: row for row in _read(os.path.join(workdir, "results.json"))["rows"]}
+
+
+def test_the_tiny_mnist_table_stops_by_time_resumes_and_skips_what_is_done(tmp_path, mnist_data_dir, monkeypatch):
+  monkeypatch.setenv("GANXAI_DATA_DIR", mnist_data_dir)
+  workdir = str(tmp_path / "table")
+  command = ["--table=mnist", f"--workdir={workdir}", "--tiny"]
+
+  # 1. A budget of 3 s: the first run stops after its first step and is evaluated there; nothing else starts.
+  proc = run_cli("experiments.reproduce", *command, "--max_minutes=0.05")
+  rows = _rows(workdir)
+  assert rows["gan"]["status"] == "incomplete" and 1 <= rows["gan"]["steps_done"] < rows["gan"]["steps_planned"] == 4
+  assert rows["gan"]["numbers"][0]["value"] is not None  # Evaluated at the step it reached.
+  assert {rows[name]["status"] for name in ("cgan", "sagan", "infogan")} == {"not started"}
+  assert rows["directions"]["status"] == "waiting"
+  md = _read(os.path.join(workdir, "results.md"))
+  assert "**incomplete**" in md and f"{rows['gan']['steps_done']} / 4" in md
+  assert "Remaining: gan (incomplete at step" in proc.stdout
+  first_wall = rows["gan"]["wall_seconds"]
+
+  # 2. The same command without a budget completes every row, resuming the first run.
+  proc = run_cli("experiments.reproduce", *command)
+  results = _read(os.path.join(workdir, "results.json"))
+  rows = {row["name"]: row for row in results["rows"]}
+  assert results["done"] == [row.name for row in tables.MNIST.rows] and results["remaining"] == []
+  assert "6 of 6 rows done" in proc.stdout
+  assert rows["gan"]["steps_done"] == 4 and rows["gan"]["wall_seconds"] > first_wall
+  assert rows["gan"]["command"] == (f"python3 -m experiments.train --config=configs/mnist.py:gan,tiny "
+                                    f"--workdir={workdir}/gan")
+  assert rows["cgan"]["numbers"][0]["label"] == "label accuracy" and rows["cgan"]["numbers"][0]["value"] is not None
+  infogan = rows["infogan"]["numbers"][0]
+  assert len(infogan["per_seed"]) == 3 and infogan["target"] == "≥ 0.95"
+  assert rows["infogan"]["command"].count("experiments.train") == 3
+  for name in ("directions", "cgan_directions"):
+    rca = rows[name]["numbers"][0]
+    assert rows[name]["steps_done"] == rows[name]["steps_planned"] == 3
+    assert rca["value"] is not None and rca["baselines"]["chance"] == 0.25
+    assert set(rca["baselines"]) == {"random", "coordinate", "chance"}
+    assert sum(rows[name]["tallies"]["learned directions"].values()) == 4
+    assert f"--config.generator_workdir={workdir}/{'gan' if name == 'directions' else 'cgan'}" in rows[name]["command"]
+  md = _read(os.path.join(workdir, "results.md"))
+  assert "**incomplete**" not in md and md.count("\n| ") == 1 + len(tables.MNIST.rows)  # Header and rows.
+  progress = _read(os.path.join(workdir, "progress.json"))
+  assert progress["runs"]["gan"]["invocations"] == 2 and progress["runs"]["infogan/seed_2"]["invocations"] == 1
+
+  # 3. Once more, with a README to rewrite: every run is skipped, nothing is trained.
+  readme = tmp_path / "README.md"
+  shutil.copy(os.path.join(REPO_ROOT, "README.md"), readme)
+  proc = run_cli("experiments.reproduce", *command, f"--readme={readme}")
+  assert _read(os.path.join(workdir, "progress.json")) == progress
+  assert "6 of 6 rows done" in proc.stdout and "Remaining" not in proc.stdout
+  assert _marked(readme.read_text(encoding="utf-8")) == _marked(_read(os.path.join(workdir, "results.md")))
