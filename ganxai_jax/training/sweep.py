@@ -4,6 +4,11 @@
 
 Runs go to `DIR/<key>=<value>,...`; a run whose `eval.json` exists is done and skipped, a run with
 checkpoints resumes. `DIR/summary.csv` has one row per run: its overrides and its final eval scores.
+
+A config with a `num_seeds` key trains several seeds as one vmapped program (`training/seeds.py`): there
+a `seed=` axis runs each stretch of consecutive seeds as one run per combination of the other axes, in
+`DIR/<key>=<value>,...,seeds=FIRST-LAST/` with the plain run of each seed in its `seed_K/`; the CSV
+still has one row per seed (`run` names its `seed_K` folder).
 """
 from __future__ import annotations
 
@@ -12,7 +17,6 @@ import copy
 import csv
 import io
 import itertools
-import json
 import os
 from typing import Any, Callable
 
@@ -21,6 +25,7 @@ from absl import logging
 
 from ganxai_jax.errors import UsageError
 from ganxai_jax.run import workdir as workdir_lib
+from ganxai_jax.training import seeds as seeds_lib
 
 
 def _convert(key: str, text: str, current: Any) -> Any:
@@ -76,24 +81,59 @@ def with_overrides(config: ml_collections.ConfigDict, overrides: dict[str, Any])
   return point
 
 
+def seed_stretches(seeds: list[int]) -> list[tuple[int, int]]:
+  """(first seed, count) of each stretch of consecutive seeds, in order: [0, 1, 2, 5] -> [(0, 3), (5, 1)]."""
+  stretches: list[tuple[int, int]] = []
+  for seed in seeds:
+    if stretches and seed == sum(stretches[-1]):
+      stretches[-1] = (stretches[-1][0], stretches[-1][1] + 1)
+    else:
+      stretches.append((seed, 1))
+  return stretches
+
+
+def sweep_runs(config: ml_collections.ConfigDict, spec: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+  """(run name, overrides, the point of the grid shown in the CSV) of every run of the grid; a `seed=`
+  axis of a config with `num_seeds` becomes one run per stretch of consecutive seeds (module docstring)."""
+  axes = parse_sweep(spec, config)
+  keys = [k for k, _ in axes]
+  vmapped = "seed" in keys and "num_seeds" in config
+  runs = []
+  for values in itertools.product(*[v for k, v in axes if not (vmapped and k == "seed")]):
+    others = dict(zip([k for k in keys if not (vmapped and k == "seed")], values))
+    if not vmapped:
+      runs.append((run_name(others), others, others))
+      continue
+    for first, count in seed_stretches(dict(axes)["seed"]):
+      name = run_name({**others, "seeds": f"{first}-{first + count - 1}"})
+      point = {k: first if k == "seed" else others[k] for k in keys}
+      runs.append((name, {**others, "seed": first, "num_seeds": count}, point))
+  return runs
+
+
+def summary_rows(workdir: str, name: str, point: dict[str, Any]) -> list[dict[str, Any]]:
+  """The CSV rows of the finished run `workdir/name`: one, or one per seed of a run of several seeds."""
+  scores = workdir_lib.read_json(os.path.join(workdir, name, "eval.json"))
+  if "per_seed" not in scores:
+    return [{"run": name, **point, **scores}]
+  return [{"run": f"{name}/{seeds_lib.seed_folder(seed)}",
+           **{k: seed if k == "seed" else v for k, v in point.items()}, **seed_scores}
+          for seed, seed_scores in zip(scores["seeds"], scores["per_seed"])]
+
+
 def run_sweep(config: ml_collections.ConfigDict, spec: str, workdir: str,
               train_fn: Callable[[ml_collections.ConfigDict, str], Any]) -> list[dict[str, Any]]:
-  """Runs (or resumes, or skips when done) every point of the grid with `train_fn(config, workdir)`
-  (the command passes `kinds.train`); writes `workdir/summary.csv`."""
-  axes = parse_sweep(spec, config)
+  """Runs (or resumes, or skips when done) every run of the grid (`sweep_runs`) with
+  `train_fn(config, workdir)` (the command passes `kinds.train`); writes `workdir/summary.csv`."""
   rows = []
-  for values in itertools.product(*[v for _, v in axes]):
-    overrides = dict(zip([k for k, _ in axes], values))
-    run_dir = os.path.join(workdir, run_name(overrides))
-    eval_path = os.path.join(run_dir, "eval.json")
-    if not os.path.exists(eval_path):
-      run_config = with_overrides(config, overrides)
+  for name, overrides, point in sweep_runs(config, spec):
+    run_dir = os.path.join(workdir, name)
+    if not os.path.exists(os.path.join(run_dir, "eval.json")):
       logging.info("sweep: training %s", run_dir)
-      train_fn(run_config, run_dir)
+      train_fn(with_overrides(config, overrides), run_dir)
     else:
       logging.info("sweep: %s is done; skipped", run_dir)
-    with open(eval_path, encoding="utf-8") as fh:
-      rows.append({"run": run_name(overrides), **overrides, **json.load(fh)})
+    rows.extend(summary_rows(workdir, name, point))
     write_summary(os.path.join(workdir, "summary.csv"), rows)
   return rows
 
