@@ -217,6 +217,10 @@ def check_run_folder(name: str, path: str, models: Sequence[str]) -> dict[str, A
           f"{', '.join(map(repr, models))}")
   if not os.path.isdir(os.path.join(path, "checkpoints")):
     fail(name, path, "holds no checkpoints/; train first with experiments.train")
+  if run_config.get("num_seeds", 1) > 1:  # Its checkpoints hold every seed at once (training/seeds.py).
+    first_seed = os.path.join(path, f"seed_{run_config.get('seed', 0)}")
+    fail(name, path, f"holds {run_config['num_seeds']} seeds trained together; give the run folder of one, "
+          f"e.g. {first_seed}")
   return run_config
 
 
