@@ -44,6 +44,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.directions.num_directions = 4 if tiny else 0  # 0: min(latent_dim, 64).
   config.directions.batch_size = 4 if tiny else 32
   config.directions.num_steps = 3 if tiny else 10_000
+  # Steps per compiled call (a jax.lax.scan; the result is the same). 1 on a CPU: XLA:CPU compiles the
+  # convolutions of a loop body without its fast kernels, and 4 steps per call ran 5x slower per step
+  # (benchmarks/directions_step.py). On an accelerator, where a step is short, more save dispatches.
+  config.directions.steps_per_call = 1
   config.directions.max_minutes = 0.0  # Stop (checkpoint, evaluate) after this much wall time; 0: none.
   config.directions.learning_rate = 1e-4  # Adam, for the direction matrix and the reconstructor.
   config.directions.shift_scale = 6.0  # ε = shift_scale·U[-1, 1] ...

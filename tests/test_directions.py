@@ -1,4 +1,6 @@
 """Direction discovery: matrix variants, shift sampling, the training step, RCA and resuming."""
+import dataclasses
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -45,6 +47,62 @@ def test_fixed_baselines_do_not_move_and_their_reconstructor_trains():
                                  state.variants["random"].reconstructor.params)
   assert max(jax.tree_util.tree_leaves(moved)) > 0
   assert {"learned_linear/ce", "random/accuracy", "coordinate/shift_l1"} <= set(metrics)
+
+
+def _labelled_generator():
+  """The linear toy G whose images also move with a per-row label: its conditions matter."""
+  linear = linear_generator()
+
+  def apply_fn(variables, z, condition):
+    return linear.apply_fn(variables, z + condition["labels"][:, None], condition)
+
+  return dataclasses.replace(linear, apply_fn=apply_fn, condition_fn=lambda rng, n: {
+      "labels": jax.random.randint(rng, (n,), 0, 10).astype(jnp.float32)})
+
+
+def test_conditions_of_several_steps_are_those_of_each_step():
+  generator = _labelled_generator()
+  stacked = directions.conditions_for_steps(generator, 3, 10, 4, 5)["labels"]
+  assert stacked.shape == (4, 5)
+  for row, step in zip(stacked, range(11, 15)):  # Step s draws from fold_in(key(seed + 7), s).
+    expected = generator.sample_condition(jax.random.fold_in(jax.random.key(3 + 7), step), 5)["labels"]
+    np.testing.assert_array_equal(row, expected)
+  assert directions.conditions_for_steps(linear_generator(), 0, 0, 2, 5) == {}
+
+
+def _sgd(setup):
+  """`setup` with plain SGD: Adam would blow the rounding noise of the gradients of R's conv biases
+  (zero in exact arithmetic: batch norm follows them) up to full-size steps, which differ between two
+  compilations of the same step."""
+  return dataclasses.replace(setup, tx=optax.sgd(1e-2))
+
+
+def test_steps_in_one_call_equal_one_step_per_call():
+  generator = _labelled_generator()  # Conditions that matter, stacked as the scan's xs.
+  setup = _sgd(directions.make_setup(generator, "orthonormal", ("coordinate",), num_directions=8,
+                                     batch_size=8, reconstructor_channels=(4, 8)))
+  one_call, metrics = directions.make_train_step(setup, 3)(
+      directions.create_state(setup, seed=0), directions.conditions_for_steps(generator, 0, 0, 3, 8))
+  state, single = directions.create_state(setup, seed=0), directions.make_train_step(setup)
+  per_step = []
+  for step in range(3):
+    state, step_metrics = single(state, directions.conditions_for_steps(generator, 0, step, 1, 8))
+    per_step.append(step_metrics)
+  assert int(one_call.step) == int(state.step) == 3
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), one_call, state)
+  for name, stacked in metrics.items():
+    assert stacked.shape == (3,)
+    np.testing.assert_allclose(stacked, [float(m[name][0]) for m in per_step], rtol=1e-5, atol=1e-6)
+
+
+def test_train_directions_does_not_depend_on_steps_per_call(tmp_path):
+  # No conditions at all: the scan's length comes from n.
+  setup = _sgd(directions.make_setup(linear_generator(), "linear", ("random",), num_directions=4,
+                                     batch_size=8, reconstructor_channels=(4,)))
+  chunked = directions.train_directions(setup, str(tmp_path / "a"), num_steps=5, steps_per_call=2)  # 2, 2, 1.
+  single = directions.train_directions(setup, str(tmp_path / "b"), num_steps=5)
+  assert int(chunked.step) == int(single.step) == 5
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), chunked, single)
 
 
 def test_shift_sampling():
@@ -133,13 +191,13 @@ def test_sigterm_saves_the_step_and_the_same_call_resumes(tmp_path, monkeypatch)
   step_fn = directions.make_train_step(setup)
   calls = []
 
-  def signalling_step(state, condition):
+  def signalling_step(state, conditions, n):
     calls.append(1)
     if len(calls) == 3:  # During step 3: a scheduler's SIGTERM.
       os.kill(os.getpid(), signal.SIGTERM)
-    return step_fn(state, condition)
+    return step_fn(state, conditions, n)
 
-  monkeypatch.setattr(directions, "make_train_step", lambda _: signalling_step)
+  monkeypatch.setattr(directions, "make_train_step", lambda *_: signalling_step)
   with pytest.raises(guards.Preempted, match="step 3"):
     directions.train_directions(setup, str(tmp_path), num_steps=10, checkpoint_every_steps=100)
   assert Checkpointer(str(tmp_path)).all_steps() == [3]  # Saved at the step it stopped, not lost.

@@ -1,4 +1,5 @@
 """The one training loop (`run.loop`) on a toy state: resume, hooks, finish, guards, and what it says."""
+import functools
 import json
 import os
 
@@ -20,13 +21,24 @@ class ToyState:
   total: jax.Array
 
 
+def _toy_step(state, value, poison_at):
+  """Adds `value` (step k adds k); the loss is the running total, NaN at step `poison_at`."""
+  new = ToyState(step=state.step + 1, total=state.total + value)
+  return new, {"loss": jnp.where(new.step == (poison_at or -1), jnp.nan, new.total)}
+
+
 def _step_fn(poison_at: int | None = None):
-  @jax.jit
-  def step(state, value):
-    new = ToyState(step=state.step + 1, total=state.total + value)
-    loss = jnp.where(new.step == (poison_at or -1), jnp.nan, new.total)
-    return new, {"loss": loss}
+  step = jax.jit(functools.partial(_toy_step, poison_at=poison_at))
   return lambda state, step_index: step(state, jnp.float32(step_index + 1))
+
+
+def _chunk_fn(poison_at: int | None = None):
+  """`step_fn(state, step, n)`: n toy steps in one scan, the metrics stacked."""
+  @functools.partial(jax.jit, static_argnums=2)
+  def steps(state, first_value, n):
+    return jax.lax.scan(functools.partial(_toy_step, poison_at=poison_at), state,
+                        first_value + jnp.arange(n, dtype=jnp.float32))
+  return lambda state, step_index, n: steps(state, jnp.float32(step_index + 1), n)
 
 
 def _fresh():
@@ -68,6 +80,58 @@ def test_a_non_finite_metric_stops_before_the_state_is_saved(tmp_path):
     _train(tmp_path, 6, step_fn=_step_fn(poison_at=3))
   assert Checkpointer(str(tmp_path)).all_steps() == [2]
   assert not os.path.exists(tmp_path / "eval.json")
+
+
+def _chunked(workdir, num_steps, steps_per_call=3, log_every=2, checkpoint_every=3, **kwargs):
+  schedule = loop.Schedule(num_steps=num_steps, log_every_steps=log_every, checkpoint_every_steps=checkpoint_every,
+                           steps_per_call=steps_per_call)
+  return loop.train(workdir=str(workdir), state=_fresh(), step_fn=kwargs.pop("step_fn", _chunk_fn()),
+                    schedule=schedule, **kwargs)
+
+
+def test_crossed_is_a_multiple_reached_or_passed():
+  assert [s for s in range(1, 9) if loop.crossed(s - 1, s, 3)] == [3, 6]  # One step per call: s % 3 == 0.
+  assert loop.crossed(0, 3, 2) and loop.crossed(3, 6, 2) and not loop.crossed(6, 7, 2)
+  assert not loop.crossed(0, 10, 0)  # 0: never.
+
+
+def test_several_steps_per_call_log_save_and_hook_when_a_period_is_crossed(tmp_path):
+  histories, calls = [], []
+
+  def summarize(history):
+    histories.append([float(h["loss"]) for h in history])
+    return loop.mean_metrics(history)
+
+  state = _chunked(tmp_path, 7, summarize=summarize,
+                   hooks=[loop.Hook(2, lambda state, step: calls.append((step, int(state.step))))])
+  assert int(state.step) == 7 and float(state.total) == 28
+  # Calls end at steps 3, 6 and 7: logs after those crossing 2, 4 or 6, and at the end, each with
+  # one entry per step (the running totals), unstacked from the calls' metrics.
+  assert histories == [[1, 3, 6], [10, 15, 21], [28]]
+  assert [json.loads(line)["step"] for line in open(tmp_path / "metrics.jsonl")] == [3, 6, 7]
+  assert calls == [(3, 3), (6, 6)]  # 4 and 6 both fall in the second call: one hook call.
+  assert Checkpointer(str(tmp_path)).all_steps() == [3, 6, 7]
+
+
+def test_several_steps_per_call_resume_and_equal_one_step_per_call(tmp_path):
+  _chunked(tmp_path / "a", 5)  # Calls of 3 and 2 steps.
+  resumed = _chunked(tmp_path / "a", 9)  # From step 5: calls end at 8 and 9.
+  straight = _train(tmp_path / "b", 9)
+  assert int(resumed.step) == 9 and float(resumed.total) == float(straight.total) == 45
+  assert Checkpointer(str(tmp_path / "a")).all_steps()[-1] == 9
+
+
+def test_several_steps_per_call_name_the_step_that_turned_non_finite(tmp_path):
+  # The second call (steps 4-6) holds the NaN of step 5; the checkpoint of step 3 is the last good one.
+  with pytest.raises(guards.NonFiniteLoss, match="step 5: loss=nan.*last good checkpoint \\(step 3\\)"):
+    _chunked(tmp_path, 9, log_every=100, step_fn=_chunk_fn(poison_at=5))
+  assert Checkpointer(str(tmp_path)).all_steps() == [3]
+
+
+def test_several_steps_per_call_heed_the_deadline_after_each_call(tmp_path):
+  schedule = loop.Schedule(num_steps=1000, steps_per_call=3, max_minutes=1e-9)
+  state = loop.train(workdir=str(tmp_path), state=_fresh(), step_fn=_chunk_fn(), schedule=schedule)
+  assert int(state.step) == 3 and Checkpointer(str(tmp_path)).latest_step() == 3
 
 
 def test_max_minutes_stops_with_a_checkpoint_and_says_where_the_outputs_are(tmp_path, monkeypatch):

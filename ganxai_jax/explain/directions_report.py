@@ -192,7 +192,8 @@ def _learned(config: ml_collections.ConfigDict, generator: TrainedGenerator, wor
       reconstructor_channels=tuple(section.reconstructor_channels) or None)
   state = directions_lib.train_directions(
       setup, workdir, section.num_steps, seed=config.seed, log_every_steps=section.log_every_steps,
-      checkpoint_every_steps=section.checkpoint_every_steps, max_minutes=section.max_minutes)
+      checkpoint_every_steps=section.checkpoint_every_steps, max_minutes=section.max_minutes,
+      steps_per_call=section.steps_per_call)
   eval_key = jax.random.fold_in(jax.random.key(config.seed), 0x524341)  # 'RCA'
   rca = {}
   for name, kind in setup.variants:

@@ -4,6 +4,9 @@ Every trainer (the MNIST GANs, ScrabbleGAN, the recognizer, latent directions) b
 an initial state, a `step_fn(state, step) -> (state, metrics)` that takes its own batch (a closure over
 its data iterator around a pure jitted step), how to average a window of metrics, periodic `Hook`s
 (sample figures, evaluation) and a `finish(state, step) -> scores` that becomes `WORKDIR/eval.json`.
+With `Schedule.steps_per_call` > 1 the step function is `step_fn(state, step, n) -> (state, metrics)`:
+it does n steps in one compiled call (a `jax.lax.scan`) and returns every metric stacked along a
+leading axis of length n, which saves the per-call dispatch when a step is short.
 The loop owns the rest, identically for all:
 
 * `config.json` is written and the latest readable checkpoint restored (state and data position);
@@ -14,6 +17,9 @@ The loop owns the rest, identically for all:
 * losses are checked for NaN and infinity before a state is saved (`guards.NonFiniteLoss`);
 * checkpoints every `checkpoint_every_steps` and at the end; SIGTERM/SIGINT saves and raises
   `guards.Preempted`; `max_minutes` saves and finishes early;
+* with several steps per call, logs, checkpoints and hooks come after the first call that reaches or
+  passes a multiple of their period (at the call's last step), signals and the deadline are heeded
+  after each call, and NaN is still reported at the step that produced it;
 * at the end, where the outputs are.
 """
 from __future__ import annotations
@@ -33,19 +39,22 @@ from ganxai_jax.run.checkpoints import Checkpointer
 from ganxai_jax.run.metrics import MetricWriter, Progress, format_duration, format_scalars
 from ganxai_jax.run import workdir as workdir_lib
 
-StepFn = Callable[[Any, int], tuple[Any, Mapping[str, jax.Array]]]
+# `step_fn(state, step)`, or `step_fn(state, step, n)` with `Schedule.steps_per_call` > 1.
+StepFn = Callable[..., tuple[Any, Mapping[str, jax.Array]]]
 Scores = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
   """How long a run trains and how often it logs and saves. `max_minutes` > 0 stops it earlier (with
-  a checkpoint, then `finish`); the same command resumes it."""
+  a checkpoint, then `finish`); the same command resumes it. `steps_per_call` > 1 runs that many steps
+  per call of the step function (the last call of a run may do fewer)."""
   num_steps: int
   log_every_steps: int = 100
   checkpoint_every_steps: int = 1000
   max_minutes: float = 0.0
   keep_checkpoints: int = 3
+  steps_per_call: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +70,17 @@ class Hook:
 def mean_metrics(history: Sequence[Mapping[str, Any]]) -> dict[str, float]:
   """The mean of every metric over a window of steps (host values)."""
   return {k: float(np.mean([float(np.asarray(h[k])) for h in history])) for k in history[0]}
+
+
+def crossed(previous: int, step: int, every: int) -> bool:
+  """True when going from step `previous` to `step` reached or passed a multiple of `every` (0: never);
+  with one step per call, `step % every == 0`."""
+  return every > 0 and step // every > previous // every
+
+
+def unstack(metrics: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
+  """The n per-step dicts of metrics stacked along a leading axis of length n (host values)."""
+  return [{name: value[i] for name, value in metrics.items()} for i in range(n)]
 
 
 def numeric(scores: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
@@ -86,7 +106,8 @@ def train(*, workdir: str, state: Any, step_fn: StepFn, schedule: Schedule,
   checkpoint, and returns the final state (see the module docstring).
 
   `state` is a fresh state, used as it is on a new run and as the restore target otherwise; it needs a
-  `step` field. `step_fn(state, step)` does step `step + 1` (`step` steps are done). `data_iterator`,
+  `step` field. `step_fn(state, step)` does step `step + 1` (`step` steps are done), or with
+  `schedule.steps_per_call` > 1 `step_fn(state, step, n)` steps `step + 1` to `step + n`. `data_iterator`,
   when given, is checkpointed with the state, so a resumed run reads the same batches as an
   uninterrupted one. Raises `guards.Preempted` after saving on SIGTERM/SIGINT and
   `guards.NonFiniteLoss` (the last good checkpoint kept) when a metric turns NaN or infinite.
@@ -111,27 +132,32 @@ def train(*, workdir: str, state: Any, step_fn: StepFn, schedule: Schedule,
                schedule.checkpoint_every_steps, schedule.log_every_steps, os.path.abspath(workdir))
   writer = MetricWriter(workdir)
   progress = Progress(schedule.num_steps, first_step, deadline, key_metrics)
-  pending: list[Mapping[str, jax.Array]] = []
+  # Metrics not yet logged, one entry per call: (steps it did, metrics; stacked when it did several).
+  pending: list[tuple[int, Mapping[str, jax.Array]]] = []
+  chunked = schedule.steps_per_call > 1
   step = first_step
   try:
     with guards.PreemptionGuard() as preemption:
       while step < schedule.num_steps:
+        n = min(schedule.steps_per_call, schedule.num_steps - step)
         if step == first_step:
           logging.info("compiling the step (the first step waits for it; minutes for a large model on a CPU)")
           started = time.time()
-        state, metrics = step_fn(state, step)
+        state, metrics = step_fn(state, step, n) if chunked else step_fn(state, step)
         if step == first_step:
           jax.block_until_ready(metrics)
-          logging.info("compiled; the first step took %s", format_duration(time.time() - started))
-        step += 1
-        pending.append(metrics)
+          logging.info("compiled; the first %s took %s", f"call ({n} steps)" if chunked else "step",
+                       format_duration(time.time() - started))
+        previous, step = step, step + n
+        pending.append((n, metrics))
         out_of_time = deadline is not None and time.time() > deadline
         is_last = step == schedule.num_steps or out_of_time
-        save_now = step % schedule.checkpoint_every_steps == 0 or is_last
+        save_now = crossed(previous, step, schedule.checkpoint_every_steps) or is_last
         stop_now = preemption.should_stop()
-        log_now = step % schedule.log_every_steps == 0 or is_last or stop_now
+        log_now = crossed(previous, step, schedule.log_every_steps) or is_last or stop_now
         if log_now or save_now:
-          history = jax.device_get(pending)
+          history = [entry for count, values in jax.device_get(pending)
+                     for entry in (unstack(values, count) if chunked else [values])]
           guards.check_finite(step, history, last_saved)  # Before this state can be saved.
           if log_now:
             scalars = summarize(history)
@@ -139,7 +165,7 @@ def train(*, workdir: str, state: Any, step_fn: StepFn, schedule: Schedule,
             writer.write(step, scalars)
             progress(step, scalars)
         for hook in hooks:
-          if hook.every_steps and step % hook.every_steps == 0 and not (hook.skip_last and is_last):
+          if crossed(previous, step, hook.every_steps) and not (hook.skip_last and is_last):
             scalars = hook.fn(state, step)
             if scalars:
               writer.write(step, numeric(scalars, hook.prefix))
