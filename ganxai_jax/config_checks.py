@@ -470,7 +470,7 @@ def check_explain(config: ml_collections.ConfigDict, models: Sequence[str]) -> N
   _number(config, "directions.min_shift", 0, config.directions.shift_scale, high_open=False)
   _number(config, "directions.shift_weight", 0)
   _int_tuple(config, "directions.reconstructor_channels", minimum=1)
-  for key in ("log_every_steps", "checkpoint_every_steps", "eval_samples"):
+  for key in ("log_every_steps", "checkpoint_every_steps", "eval_samples", "steps_per_call"):
     _int(config, f"directions.{key}", 1)
   _bool(config, "directions.compare_closed_form")
 
