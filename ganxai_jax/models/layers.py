@@ -133,6 +133,16 @@ class ConvTranspose(nn.Module):
     return _maybe_spectral(layer, x, self.spectral_norm, update_stats)
 
 
+def max_pool_2x2(x: jax.Array) -> jax.Array:
+  """2×2 max pooling with stride 2 (VALID: an odd last row or column is dropped), as `nn.max_pool(x,
+  (2, 2), (2, 2))` but as a reshape and a max. Its gradient is XLA:CPU's plain reduction instead of
+  select-and-scatter, several times faster there; it equals max_pool's wherever a window has one
+  maximum (ties split the gradient; after a ReLU ties are zeros, whose gradient the ReLU drops)."""
+  b, h, w, c = x.shape
+  x = x[:, :h - h % 2, :w - w % 2]
+  return jnp.max(x.reshape(b, h // 2, 2, w // 2, 2, c), axis=(2, 4))
+
+
 def count_params(params: Any) -> int:
   """Number of scalars in a parameter tree."""
   return int(sum(jnp.size(p) for p in jax.tree_util.tree_leaves(params)))

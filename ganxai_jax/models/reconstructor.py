@@ -14,6 +14,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ganxai_jax.models import layers
+
 
 class _Heads(nn.Module):
   """The direction head (K logits) and the shift head (one scalar) on pooled features."""
@@ -37,7 +39,7 @@ class DigitReconstructor(nn.Module):
     for i, features in enumerate(self.channels):
       x = nn.Conv(features, (3, 3), name=f"conv{i}")(x)
       x = nn.relu(nn.BatchNorm(use_running_average=not train, name=f"bn{i}")(x))
-      x = nn.max_pool(x, (2, 2), strides=(2, 2))
+      x = layers.max_pool_2x2(x)
     return _Heads(self.num_directions, name="heads")(jnp.mean(x, axis=(1, 2)))
 
 
