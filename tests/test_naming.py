@@ -47,3 +47,10 @@ def test_calibration_recovers_a_linear_factor_on_rendered_words():
   calibration = naming.calibrate(images, factors, names)
   # Ink intensity is what the measured intensity measures: the regression must find it.
   assert calibration.r2[names.index("ink_intensity")] > 0.8
+
+
+def test_coverage_counts_attributes_not_signs_or_unclear():
+  found = naming.coverage(["slant +", "slant -", "width +", "unclear", "thickness -", "unclear"])
+  assert found == {"distinct_attributes": 3, "attribute_counts": {"width": 1, "slant": 2, "thickness": 1},
+                   "named": 4, "unclear": 2}
+  assert naming.coverage(["unclear"] * 3)["distinct_attributes"] == 0

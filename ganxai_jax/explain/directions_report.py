@@ -282,6 +282,11 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
   results["attribute_spread"] = spread
   results["direction_sets"] = described
   results["names"] = {label: d["names"] for label, d in described.items()}
+  # How many different attributes each set's named directions cover (random: the chance level).
+  results["attribute_coverage"] = {label: naming.coverage(d["names"]) for label, d in described.items()}
+  for label, found in results["attribute_coverage"].items():
+    logging.info("%s: %d named directions cover %d distinct attributes %s", label, found["named"],
+                 found["distinct_attributes"], found["attribute_counts"])
   results["figures"] = figures
   if calibration is not None:
     results["ground_truth_table"] = ground_truth_table(described)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -121,6 +122,16 @@ def name_from_effects(effect: dict[str, float], consistency: dict[str, float], m
   if size < min_effect:
     return "unclear"
   return f"{attribute} {'+' if effect[attribute] > 0 else '-'}"
+
+
+def coverage(names: list[str]) -> dict[str, Any]:
+  """How many different attributes a set of direction names covers: `distinct_attributes` (signs
+  merged: 'slant +' and 'slant -' are one attribute), `attribute_counts` per attribute, `named` and
+  `unclear` counts. Many directions with one name ('thickness -' twenty times) cover one attribute."""
+  attributes = [name.rsplit(" ", 1)[0] for name in names if name != "unclear"]
+  counts = {a: attributes.count(a) for a in ATTRIBUTES if a in attributes}
+  return {"distinct_attributes": len(counts), "attribute_counts": counts, "named": len(attributes),
+          "unclear": len(names) - len(attributes)}
 
 
 def direction_effects(measured: dict[str, np.ndarray], shifts: np.ndarray, spread: dict[str, float],
