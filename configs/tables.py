@@ -16,7 +16,10 @@ RCA = Number("RCA", "rca.learned_orthonormal.rca",
              baselines=(("random", "rca.random.rca"), ("coordinate", "rca.coordinate.rca"), ("chance", "chance_rca")),
              target=Target(low=0.90), published="0.88 (random 0.46, coordinate 0.48; Voynov & Babenko 2020)")
 DIRECTION_NAMES = Tally("learned directions", "names.learned_orthonormal")
-DISTINCT_ATTRIBUTES = Number("distinct attributes", "distinct_attributes", optional=True)
+# How many different attributes the named learned directions cover, beside random directions' count.
+DISTINCT_ATTRIBUTES = Number("distinct attributes", "attribute_coverage.learned_orthonormal.distinct_attributes",
+                             baselines=(("random", "attribute_coverage.random.distinct_attributes"),),
+                             optional=True)
 
 MNIST = Table(name="mnist", title="MNIST", rows=(
     Row("gan", "configs/mnist.py:gan", numbers=(
@@ -26,11 +29,12 @@ MNIST = Table(name="mnist", title="MNIST", rows=(
     Row("cgan", "configs/mnist.py:cgan", numbers=(
         Number("label accuracy", "label_accuracy", target=Target(low=0.98)), FID)),
     Row("sagan", "configs/mnist.py:sagan", numbers=(Number("label accuracy", "label_accuracy"), FID)),
-    Row("infogan", "configs/mnist.py:infogan", seeds=(0, 1, 2), numbers=(
+    Row("infogan", "configs/mnist.py:infogan", overrides={"num_seeds": 3}, numbers=(
         Number("categorical accuracy", "infogan_categorical_accuracy", target=Target(low=0.95),
                published="0.95 (Chen et al. 2016, full MNIST)"),)),
     Row("directions", "configs/explain.py:directions", command="explain", depends_on="gan",
-        full_size={"directions.num_steps": 100_000}, numbers=(RCA,), tallies=(DIRECTION_NAMES,)),
+        full_size={"directions.num_steps": 100_000}, numbers=(RCA, DISTINCT_ATTRIBUTES),
+        tallies=(DIRECTION_NAMES,)),
     Row("cgan_directions", "configs/explain.py:directions", command="explain", depends_on="cgan",
         full_size={"directions.num_steps": 100_000},
         numbers=(dataclasses.replace(RCA, published=""), DISTINCT_ATTRIBUTES),

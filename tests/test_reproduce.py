@@ -1,6 +1,6 @@
-"""`experiments.reproduce`: the MNIST table end to end on its `tiny` rows (a stop by the time budget, the
-rerun that completes it, a rerun that skips everything and rewrites a README), and the pieces it reads
-and writes.
+"""`experiments.reproduce`: the MNIST table end to end on its `tiny` rows (a stop by SIGTERM, a stop by
+the time budget, the rerun that completes it, a rerun that skips everything and rewrites a README), and
+the pieces it reads and writes.
 
 The end-to-end test runs the real command in a subprocess per invocation, as a user does: each
 invocation switches on JAX's persistent compilation cache in its workdir, which a process can do only
@@ -10,13 +10,16 @@ compiling.
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from configs import tables
 from ganxai_jax.errors import UsageError
 from ganxai_jax.reproduce import report, runner
-from ganxai_jax.reproduce.table import Number, Row, Table, Target, combine_seeds, read_number, read_tally
+from ganxai_jax.reproduce.table import Number, Row, Table, Target, read_number, read_tally
 from tests.conftest import REPO_ROOT, run_cli
 
 
@@ -43,24 +46,25 @@ def test_numbers_are_read_with_baselines_targets_and_seeds():
   assert read_number(rca, {"rca": {"learned_orthonormal": {"rca": 0.91}}})["target_met"] is True
   assert Target(low=0.07, high=0.13).describe() == "in [0.07, 0.13]"
 
-  combined = combine_seeds([0, 1, 2], [{"acc": 0.85, "step": 5}, {"acc": 0.79, "step": 5}, {"acc": 0.84, "step": 4}])
-  assert combined["median"]["acc"] == 0.84 and combined["step"] == 4 and combined["seeds"] == [0, 1, 2]
-  read = read_number(Number("accuracy", "acc", target=Target(low=0.95)), combined)
+  seeds = {"seeds": [0, 1, 2], "per_seed": [{"acc": 0.85}, {"acc": 0.79}, {"acc": 0.84}], "median": {"acc": 0.84},
+           "mean": {"acc": 0.8267}, "step": 5}  # The eval.json of a run with num_seeds=3.
+  read = read_number(Number("accuracy", "acc", target=Target(low=0.95)), seeds)
   assert read["value"] == 0.84 and read["per_seed"] == [0.85, 0.79, 0.84] and read["target_met"] is False
+  assert read["seeds"] == [0, 1, 2]
   assert read_tally(tables.DIRECTION_NAMES, {"names": {"learned_orthonormal": ["slant +", "unclear", "unclear"]}}
                     ) == {"unclear": 2, "slant +": 1}
 
 
 def test_the_mnist_table_plans_its_runs_with_their_commands(tmp_path):
-  plan = runner.runs_of(tables.MNIST, "runs/t")
-  assert [r.name for r in plan["infogan"]] == ["infogan/seed_0", "infogan/seed_1", "infogan/seed_2"]
-  assert plan["gan"][0].command_line() == "python3 -m experiments.train --config=configs/mnist.py:gan --workdir=runs/t/gan"
-  assert plan["directions"][0].command_line() == (
+  plan = {row.name: runner.run_of(row, "runs/t") for row in tables.MNIST.rows}
+  assert plan["gan"].command_line() == "python3 -m experiments.train --config=configs/mnist.py:gan --workdir=runs/t/gan"
+  assert plan["infogan"].command_line().endswith("--workdir=runs/t/infogan --config.num_seeds=3")
+  assert plan["directions"].command_line() == (
       "python3 -m experiments.explain --config=configs/explain.py:directions --workdir=runs/t/directions "
       "--config.generator_workdir=runs/t/gan --config.directions.num_steps=100000")
-  config = runner.build_config(plan["directions"][0])
+  config = runner.build_config(plan["directions"])
   assert config.directions.num_steps == 100_000 and config.generator_workdir == "runs/t/gan"
-  tiny = runner.runs_of(tables.MNIST, "runs/t", tiny=True)["directions"][0]
+  tiny = runner.run_of(tables.MNIST.row("directions"), "runs/t", tiny=True)
   assert tiny.config_arg == "configs/explain.py:directions,tiny" and "num_steps" not in tiny.command_line()
   runner.check_table(tables.MNIST, str(tmp_path), tiny=False)
   wrong = Table("t", "T", (Row("b", "configs/mnist.py:gan", (), depends_on="a"),))
@@ -96,6 +100,19 @@ def test_the_tiny_mnist_table_stops_by_time_resumes_and_skips_what_is_done(tmp_p
   workdir = str(tmp_path / "table")
   command = ["--table=mnist", f"--workdir={workdir}", "--tiny"]
 
+  # 0. SIGTERM while the first run sets up: it stops at once with the preempted run's exit code.
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+  proc = subprocess.Popen([sys.executable, "-m", "experiments.reproduce", *command], cwd=REPO_ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  for line in proc.stderr:
+    if "gan: python3 -m experiments.train" in line:
+      proc.send_signal(signal.SIGTERM)
+      break
+  _, stderr = proc.communicate(timeout=300)
+  assert proc.returncode == 75, stderr[-3000:]
+  assert "stopped: SIGTERM received" in stderr
+  assert _read(os.path.join(workdir, "progress.json"))["runs"]["gan"]["invocations"] == 1
+
   # 1. A budget of 3 s: the first run stops after its first step and is evaluated there; nothing else starts.
   proc = run_cli("experiments.reproduce", *command, "--max_minutes=0.05")
   rows = _rows(workdir)
@@ -108,8 +125,8 @@ def test_the_tiny_mnist_table_stops_by_time_resumes_and_skips_what_is_done(tmp_p
   assert "Remaining: gan (incomplete at step" in proc.stdout
   first_wall = rows["gan"]["wall_seconds"]
 
-  # 2. The same command without a budget completes every row, resuming the first run.
-  proc = run_cli("experiments.reproduce", *command)
+  # 2. The same command without a budget completes every row, resuming the first run (about 5 min of CPU).
+  proc = run_cli("experiments.reproduce", *command, timeout=1800)
   results = _read(os.path.join(workdir, "results.json"))
   rows = {row["name"]: row for row in results["rows"]}
   assert results["done"] == [row.name for row in tables.MNIST.rows] and results["remaining"] == []
@@ -119,19 +136,22 @@ def test_the_tiny_mnist_table_stops_by_time_resumes_and_skips_what_is_done(tmp_p
                                     f"--workdir={workdir}/gan")
   assert rows["cgan"]["numbers"][0]["label"] == "label accuracy" and rows["cgan"]["numbers"][0]["value"] is not None
   infogan = rows["infogan"]["numbers"][0]
-  assert len(infogan["per_seed"]) == 3 and infogan["target"] == "≥ 0.95"
-  assert rows["infogan"]["command"].count("experiments.train") == 3
+  assert infogan["seeds"] == [0, 1, 2] and len(infogan["per_seed"]) == 3 and infogan["target"] == "≥ 0.95"
+  assert rows["infogan"]["command"].endswith("--config.num_seeds=3") and rows["infogan"]["steps_done"] == 4
   for name in ("directions", "cgan_directions"):
     rca = rows[name]["numbers"][0]
     assert rows[name]["steps_done"] == rows[name]["steps_planned"] == 3
     assert rca["value"] is not None and rca["baselines"]["chance"] == 0.25
     assert set(rca["baselines"]) == {"random", "coordinate", "chance"}
     assert sum(rows[name]["tallies"]["learned directions"].values()) == 4
+    distinct = rows[name]["numbers"][1]
+    assert distinct["label"] == "distinct attributes" and 0 <= distinct["value"] <= 4
+    assert set(distinct["baselines"]) == {"random"}
     assert f"--config.generator_workdir={workdir}/{'gan' if name == 'directions' else 'cgan'}" in rows[name]["command"]
   md = _read(os.path.join(workdir, "results.md"))
   assert "**incomplete**" not in md and md.count("\n| ") == 1 + len(tables.MNIST.rows)  # Header and rows.
   progress = _read(os.path.join(workdir, "progress.json"))
-  assert progress["runs"]["gan"]["invocations"] == 2 and progress["runs"]["infogan/seed_2"]["invocations"] == 1
+  assert progress["runs"]["gan"]["invocations"] == 3 and progress["runs"]["infogan"]["invocations"] == 1
 
   # 3. Once more, with a README to rewrite: every run is skipped, nothing is trained.
   readme = tmp_path / "README.md"

@@ -1,6 +1,6 @@
 """What a reproduced table says: `WORKDIR/results.json`, `WORKDIR/results.md`, and the README's rows.
 
-`results(table, outcomes, ...)` reads every row's numbers from its runs (`table.read_number`) into one
+`results(table, outcomes, ...)` reads every row's numbers from its run (`table.read_number`) into one
 JSON-ready dict; `markdown(results)` writes it as a Markdown table between the table's two marker
 comments, `<!-- NAME-table:begin -->` and `<!-- NAME-table:end -->`; `rewrite_readme` copies that block
 into the same markers of a README. `summary(results)` is what the command says at the end.
@@ -36,16 +36,16 @@ def _row_met(numbers: Sequence[dict[str, Any]]) -> bool | None:
 
 def results(table: Table, outcomes: Sequence[RowOutcome], command: str, tiny: bool, device: str) -> dict[str, Any]:
   """Every row's numbers with their baselines, targets, published values and whether the targets are met,
-  its status, steps done and planned, wall time and the standalone command that makes its run(s)."""
+  its status, steps done and planned, wall time and the standalone command that makes its run."""
   rows = []
   for outcome in outcomes:
-    result = outcome.result
+    result = outcome.state.result
     numbers = [read_number(number, result) for number in outcome.row.numbers]
     numbers = [n for n, number in zip(numbers, outcome.row.numbers) if not (number.optional and n["value"] is None)]
     rows.append({
         "name": outcome.row.name, "status": outcome.status, "note": outcome.note, "config": outcome.row.config,
-        "command": outcome.command_line(), "steps_done": outcome.steps_done,
-        "steps_planned": outcome.steps_planned, "seeds": list(outcome.row.seeds),
+        "command": outcome.run.command_line(), "steps_done": outcome.state.steps_done,
+        "steps_planned": outcome.state.steps_planned, "seeds": list((result or {}).get("seeds", [])),
         "wall_seconds": round(outcome.wall_seconds, 1), "numbers": numbers,
         "tallies": {tally.label: read_tally(tally, result) for tally in outcome.row.tallies},
         "target_met": _row_met(numbers)})
@@ -57,10 +57,12 @@ def results(table: Table, outcomes: Sequence[RowOutcome], command: str, tiny: bo
 
 # ---- Markdown --------------------------------------------------------------------------------------
 
-def format_value(value: float | None) -> str:
-  """A number as the table shows it: FIDs to one decimal, accuracies and shares to three."""
+def format_value(value: float | int | None) -> str:
+  """A number as the table shows it: counts whole, FIDs to one decimal, accuracies and shares to three."""
   if value is None:
     return MISSING
+  if isinstance(value, int):
+    return f"{value:,}"
   return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 

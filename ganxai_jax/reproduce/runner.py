@@ -3,8 +3,7 @@
   reproduce(table, workdir, max_minutes=M, tiny=False)
 
 Each row of the table (`reproduce.table`) is one run of a project command (`COMMANDS`: the training of
-`kinds.train`, the explanations of `explain.runner`) in `WORKDIR/<row>`, or one plain run per seed in
-`WORKDIR/<row>/seed_K`. Rows go in order:
+`kinds.train`, the explanations of `explain.runner`) in `WORKDIR/<row>`. Rows go in order:
 
 * a run whose result file (`eval.json`, `explain.json`) is at its planned step is done and skipped;
 * a row whose input row is not done waits (an explanation needs its finished generator);
@@ -14,17 +13,21 @@ Each row of the table (`reproduce.table`) is one run of a project command (`COMM
   evaluation of the run that reaches it come on top.
 
 `WORKDIR/progress.json` keeps the wall time each run took, summed over invocations. SIGTERM or SIGINT
-stops the run in progress as the project's runs stop (checkpoint, `guards.Preempted`, exit code 75), and
-between runs stops before the next one; rerunning the same command continues in every case.
+stops a run that is training as the project's runs stop (checkpoint, `guards.Preempted`, exit code 75),
+and stops at once anywhere else (setup, evaluation, between runs), where nothing unsaved is lost;
+rerunning the same command continues in every case.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
 import os
+import signal
+import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import jax
 import ml_collections
@@ -34,7 +37,7 @@ from ganxai_jax import config_checks
 from ganxai_jax import kinds
 from ganxai_jax.errors import UsageError
 from ganxai_jax.explain import runner as explain_runner
-from ganxai_jax.reproduce.table import Row, Table, combine_seeds
+from ganxai_jax.reproduce.table import Row, Table
 from ganxai_jax.run import guards
 from ganxai_jax.run import workdir as workdir_lib
 from ganxai_jax.training.sweep import with_overrides
@@ -89,9 +92,8 @@ COMMANDS = {
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-  """One run of a row: `name` is its folder inside the table's workdir (`gan`, `infogan/seed_0`)."""
+  """The run of a row, in `folder` (`WORKDIR/<row>`)."""
   row: Row
-  name: str
   folder: str
   config_arg: str
   overrides: dict[str, Any]
@@ -107,24 +109,12 @@ class Run:
                                   f"--workdir={self.folder}", overrides]))
 
 
-def _config_arg(row: Row, tiny: bool) -> str:
-  return f"{row.config},tiny" if tiny else row.config
-
-
-def runs_of(table: Table, workdir: str, tiny: bool = False) -> dict[str, list[Run]]:
-  """Row name -> its runs: one, or one per seed for a row with `seeds`."""
-  plan = {}
-  for row in table.rows:
-    overrides = {**row.overrides, **({} if tiny else row.full_size)}
-    if row.depends_on:
-      overrides = {COMMANDS[row.command].input_key: os.path.join(workdir, row.depends_on), **overrides}
-    folder = os.path.join(workdir, row.name)
-    if row.seeds:
-      plan[row.name] = [Run(row, f"{row.name}/seed_{seed}", os.path.join(folder, f"seed_{seed}"),
-                            _config_arg(row, tiny), {**overrides, "seed": seed}) for seed in row.seeds]
-    else:
-      plan[row.name] = [Run(row, row.name, folder, _config_arg(row, tiny), overrides)]
-  return plan
+def run_of(row: Row, workdir: str, tiny: bool = False) -> Run:
+  """The run that makes `row` in the table's `workdir`, with the `tiny` option or at full size."""
+  overrides = {**row.overrides, **({} if tiny else row.full_size)}
+  if row.depends_on:
+    overrides = {COMMANDS[row.command].input_key: os.path.join(workdir, row.depends_on), **overrides}
+  return Run(row, os.path.join(workdir, row.name), f"{row.config},tiny" if tiny else row.config, overrides)
 
 
 def build_config(run: Run) -> ml_collections.ConfigDict:
@@ -147,11 +137,11 @@ def check_table(table: Table, workdir: str, tiny: bool) -> None:
       raise UsageError(f"table {table.name!r} row {row.name!r} depends on {row.depends_on!r}, which is "
                        "not a row above it.")
     seen.add(row.name)
-  for runs in runs_of(table, workdir, tiny).values():
-    for run in runs:
-      config = build_config(run)
-      if run.row.command == "train":  # An explanation's check reads its input run, not there yet.
-        run.command.check(config)
+  for row in table.rows:
+    run = run_of(row, workdir, tiny)
+    config = build_config(run)
+    if row.command == "train":  # An explanation's check reads its input run, not there yet.
+      run.command.check(config)
 
 
 # ---- Where a run stands ----------------------------------------------------------------------------
@@ -189,15 +179,6 @@ def inspect(run: Run, config: ml_collections.ConfigDict) -> RunState:
   return RunState(result, steps_done, run.command.planned_steps(config))
 
 
-def row_result(runs: list[Run], states: list[RunState]) -> dict[str, Any] | None:
-  """The result a row's numbers are read from: its run's, or the seeds' combined (`combine_seeds`)."""
-  if len(runs) == 1:
-    return states[0].result
-  if any(state.result is None for state in states):
-    return None
-  return combine_seeds([run.overrides["seed"] for run in runs], [state.result for state in states])
-
-
 def _check_same_config(run: Run, config: ml_collections.ConfigDict) -> None:
   """A run folder started with other settings (a `--tiny` table, older defaults) cannot be resumed with
   these: a one-line UsageError naming the first key that differs."""
@@ -215,13 +196,13 @@ def _check_same_config(run: Run, config: ml_collections.ConfigDict) -> None:
 # ---- Progress over invocations ---------------------------------------------------------------------
 
 def load_progress(workdir: str) -> dict[str, Any]:
-  """`WORKDIR/progress.json`: per run name, `wall_seconds` summed over invocations and `invocations`."""
+  """`WORKDIR/progress.json`: per row, its run's `wall_seconds` summed over invocations and `invocations`."""
   path = os.path.join(workdir, PROGRESS_FILE)
   return workdir_lib.read_json(path) if os.path.exists(path) else {"runs": {}}
 
 
 def _record(progress: dict[str, Any], workdir: str, run: Run, seconds: float) -> None:
-  entry = progress["runs"].setdefault(run.name, {"wall_seconds": 0.0, "invocations": 0})
+  entry = progress["runs"].setdefault(run.row.name, {"wall_seconds": 0.0, "invocations": 0})
   entry["wall_seconds"] += seconds
   entry["invocations"] += 1
   workdir_lib.write_json(os.path.join(workdir, PROGRESS_FILE), progress)
@@ -229,50 +210,78 @@ def _record(progress: dict[str, Any], workdir: str, run: Run, seconds: float) ->
 
 # ---- The table, row by row -------------------------------------------------------------------------
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RowOutcome:
   """Where a row stands after this invocation: `status` is 'done', 'incomplete', 'waiting' (for the row
-  it depends on) or 'not started'; `note` says why it is not done."""
-  row: Row
-  runs: list[Run]
-  states: list[RunState]
+  it depends on) or 'not started'; `note` says why it is not done; `wall_seconds` is the time its run
+  took over every invocation."""
+  run: Run
+  state: RunState
   status: str
   note: str = ""
   wall_seconds: float = 0.0
 
   @property
-  def steps_done(self) -> int:
-    return min(state.steps_done for state in self.states)
-
-  @property
-  def steps_planned(self) -> int | None:
-    return self.states[0].steps_planned
-
-  @property
-  def result(self) -> dict[str, Any] | None:
-    return row_result(self.runs, self.states)
-
-  def command_line(self) -> str:
-    return " && ".join(run.command_line() for run in self.runs)
+  def row(self) -> Row:
+    return self.run.row
 
 
-def _status(states: list[RunState]) -> str:
-  if all(state.done for state in states):
+def _status(state: RunState) -> str:
+  if state.done:
     return "done"
-  return "incomplete" if any(state.started for state in states) else "not started"
+  return "incomplete" if state.started else "not started"
 
 
-def _outcome(row: Row, runs: list[Run], configs: list[ml_collections.ConfigDict], note: str,
-             progress: dict[str, Any]) -> RowOutcome:
-  """Where `row` stands now, read from its run folders; `note` says why it is not done."""
-  states = [inspect(run, config) for run, config in zip(runs, configs)]
-  status = _status(states)
+class StoppedOutsideTraining(guards.Preempted):
+  """SIGTERM or SIGINT came while no run was training; the CLI exits as for a preempted run (75)."""
+
+  def __init__(self, signal_name: str):
+    super().__init__(step=-1, signal_name=signal_name)
+    self.args = (f"{signal_name} received outside training: every run keeps its checkpoints; run the same "
+                 "command again to continue.",)
+
+
+class _Signal(BaseException):
+  """Raised by the signal handler: a BaseException, as KeyboardInterrupt is, so that no `except
+  Exception` on the way (logging's, a library's) swallows it."""
+
+  def __init__(self, signal_name: str):
+    super().__init__(signal_name)
+    self.signal_name = signal_name
+
+
+@contextlib.contextmanager
+def _stop_outside_training() -> Iterator[None]:
+  """Stops at once on SIGTERM or SIGINT outside a run's training loop (setup, compilation, evaluation,
+  between runs), where nothing unsaved is lost, raising `StoppedOutsideTraining`; inside the loop its
+  own `guards.PreemptionGuard` takes the signal, saves and raises `guards.Preempted`. The previous
+  handlers are restored on exit."""
+  def handle(signum, frame):
+    del frame
+    raise _Signal(signal.Signals(signum).name)
+
+  if threading.current_thread() is not threading.main_thread():  # Only the main thread takes signals.
+    yield
+    return
+  previous = {sig: signal.signal(sig, handle) for sig in guards.PreemptionGuard.SIGNALS}
+  try:
+    yield
+  except _Signal as e:
+    raise StoppedOutsideTraining(e.signal_name) from None
+  finally:
+    for sig, handler in previous.items():
+      signal.signal(sig, handler)
+
+
+def _outcome(run: Run, config: ml_collections.ConfigDict, note: str, progress: dict[str, Any]) -> RowOutcome:
+  """Where `run`'s row stands now, read from its folder; `note` says why it is not done."""
+  state = inspect(run, config)
+  status = _status(state)
   if status == "done":
     note = ""
   elif note.startswith("needs"):
     status = "waiting"
-  wall = sum(progress["runs"].get(run.name, {}).get("wall_seconds", 0.0) for run in runs)
-  return RowOutcome(row, runs, states, status, note, wall)
+  return RowOutcome(run, state, status, note, progress["runs"].get(run.row.name, {}).get("wall_seconds", 0.0))
 
 
 def reproduce(table: Table, workdir: str, max_minutes: float = 0.0, tiny: bool = False,
@@ -284,33 +293,27 @@ def reproduce(table: Table, workdir: str, max_minutes: float = 0.0, tiny: bool =
   or fails (the command writes the results files there). Returns every row's outcome (see the module
   docstring)."""
   deadline = time.time() + 60 * max_minutes if max_minutes > 0 else None
-  plan = runs_of(table, workdir, tiny)
-  configs = {row.name: [build_config(run) for run in plan[row.name]] for row in table.rows}
+  runs = [run_of(row, workdir, tiny) for row in table.rows]
+  configs = [build_config(run) for run in runs]
   progress = load_progress(workdir)
-  outcomes = [_outcome(row, plan[row.name], configs[row.name], "", progress) for row in table.rows]
+  outcomes = [_outcome(run, config, "", progress) for run, config in zip(runs, configs)]
   row_status = {outcome.row.name: outcome.status for outcome in outcomes}
-  with guards.PreemptionGuard() as preemption:  # Between runs; each run has its own while it trains.
-    for index, row in enumerate(table.rows):
+  with _stop_outside_training():
+    for index, (run, config) in enumerate(zip(runs, configs)):
       note = ""
       try:
-        for run, config in zip(plan[row.name], configs[row.name]):
-          state = inspect(run, config)
-          if state.done:
-            logging.info("%s: done at step %s; skipped", run.name, state.steps_done)
-            continue
-          if row.depends_on and row_status[row.depends_on] != "done":
-            note = f"needs {row.depends_on} done"
-            break
-          remaining = deadline - time.time() if deadline is not None else None
-          if dry_run or (remaining is not None and remaining <= 0):
-            note = "" if dry_run else "the time budget was spent"
-            break
-          if preemption.should_stop():
-            raise guards.Preempted(state.steps_done, preemption.signal_name)
-          note = _make(run, config, remaining, workdir, progress)
+        remaining = deadline - time.time() if deadline is not None else None
+        if outcomes[index].state.done:
+          logging.info("%s: done at step %s; skipped", run.row.name, outcomes[index].state.steps_done)
+        elif run.row.depends_on and row_status[run.row.depends_on] != "done":
+          note = f"needs {run.row.depends_on} done"
+        elif remaining is not None and remaining <= 0:
+          note = "the time budget was spent"
+        elif not dry_run:
+          note = _make(run, config, remaining, progress, workdir)
       finally:
-        outcomes[index] = _outcome(row, plan[row.name], configs[row.name], note, progress)
-        row_status[row.name] = outcomes[index].status
+        outcomes[index] = _outcome(run, config, note, progress)
+        row_status[run.row.name] = outcomes[index].status
         if on_row is not None:
           on_row(outcomes)
   return outcomes
@@ -323,8 +326,8 @@ def _get(config: ml_collections.ConfigDict, key: str) -> Any:
   return config
 
 
-def _make(run: Run, config: ml_collections.ConfigDict, remaining: float | None, workdir: str,
-          progress: dict[str, Any]) -> str:
+def _make(run: Run, config: ml_collections.ConfigDict, remaining: float | None, progress: dict[str, Any],
+          workdir: str) -> str:
   """Starts or resumes `run` with `remaining` seconds (None: no limit) as its time limit; records its
   wall time even when it is stopped by a signal or fails. Returns why it is not done, if it is not."""
   minutes_key = run.command.minutes_key(config)
@@ -333,10 +336,10 @@ def _make(run: Run, config: ml_collections.ConfigDict, remaining: float | None, 
     config = with_overrides(config, {minutes_key: min(remaining / 60, limit) if limit else remaining / 60})
   run.command.check(config)
   _check_same_config(run, config)
-  logging.info("%s: %s%s", run.name, run.command_line(),
-               f" (time limit {remaining / 60:.1f} min)" if remaining is not None else "")
   started = time.time()
   try:
+    logging.info("%s: %s%s", run.row.name, run.command_line(),
+                 f" (time limit {remaining / 60:.1f} min)" if remaining is not None else "")
     run.command.run(config, run.folder)
   finally:
     _record(progress, workdir, run, time.time() - started)

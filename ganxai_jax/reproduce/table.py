@@ -6,15 +6,13 @@ its generator), and the `Number`s to read from the run's result file (`eval.json
 each with the baselines to show beside it, a `Target` and the published value. `read_number` and
 `read_tally` turn a run's result file into what the table shows; nothing here runs anything.
 
-A run of several seeds has a result of the shape `{"seeds", "per_seed": [scores...], "median", "mean",
-"step"}` (what `config.num_seeds` writes, and what `combine_seeds` makes of plain runs of one seed each):
-its numbers are the medians, with each seed's value beside them.
+A run of several seeds (`config.num_seeds`) has a result of the shape `{"seeds", "per_seed": [scores...],
+"median", "mean", "step"}`: its numbers are the medians, with each seed's value beside them.
 """
 from __future__ import annotations
 
 import collections
 import dataclasses
-import statistics
 from typing import Any, Mapping, Sequence
 
 Scores = Mapping[str, Any]
@@ -62,8 +60,7 @@ class Row:
   project command that makes the run (`train` or `explain`); `overrides` are dotted config keys and
   their values, and `full_size` those that apply only without the `tiny` option (the run lengths a
   test-sized run does not take); `depends_on` names the row whose run this one reads (its folder becomes the config's
-  input folder, e.g. `generator_workdir`). `seeds`, when given, trains one plain run per seed in
-  `ROW/seed_K` and reads their median (see `combine_seeds`)."""
+  input folder, e.g. `generator_workdir`)."""
   name: str
   config: str
   numbers: tuple[Number, ...]
@@ -71,7 +68,6 @@ class Row:
   overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   full_size: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   depends_on: str = ""
-  seeds: tuple[int, ...] = ()
   tallies: tuple[Tally, ...] = ()
 
 
@@ -97,19 +93,9 @@ def lookup(scores: Scores | None, key: str) -> Any:
   return node
 
 
-def _float(value: Any) -> float | None:
-  return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def combine_seeds(seeds: Sequence[int], per_seed: Sequence[Scores]) -> dict[str, Any]:
-  """The result of several one-seed runs in the shape a run of `num_seeds` writes: every seed's scores,
-  the median and mean of each number that all seeds have, and the step all of them reached."""
-  names = [k for k, v in per_seed[0].items() if _float(v) is not None and k != "step"
-           and all(_float(s.get(k)) is not None for s in per_seed)]
-  values = {name: [float(s[name]) for s in per_seed] for name in names}
-  return {"seeds": list(seeds), "per_seed": list(per_seed), "step": min(int(s.get("step", 0)) for s in per_seed),
-          "median": {k: statistics.median(v) for k, v in values.items()},
-          "mean": {k: statistics.fmean(v) for k, v in values.items()}}
+def _number(value: Any) -> float | int | None:
+  """A number of a result file as it is there (a count stays an int); None for anything else."""
+  return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def read_number(number: Number, scores: Scores | None) -> dict[str, Any]:
@@ -117,15 +103,15 @@ def read_number(number: Number, scores: Scores | None) -> dict[str, Any]:
   with `per_seed` beside it), its baselines, target, published value and whether the target is met
   (None when the value or the target is missing)."""
   several = isinstance(scores, Mapping) and "per_seed" in scores
-  value = _float(lookup(scores.get("median") if several else scores, number.key)) if scores else None
+  source = scores["median"] if several else scores
+  value = _number(lookup(source, number.key))
   read = {"label": number.label, "key": number.key, "value": value,
-          "baselines": {label: _float(lookup(scores.get("median") if several else scores, key)) if scores else None
-                        for label, key in number.baselines},
+          "baselines": {label: _number(lookup(source, key)) for label, key in number.baselines},
           "target": number.target.describe() if number.target else None,
           "published": number.published or None,
           "target_met": number.target.met(value) if number.target and value is not None else None}
   if several:
-    read["per_seed"] = [_float(lookup(s, number.key)) for s in scores["per_seed"]]
+    read["per_seed"] = [_number(lookup(s, number.key)) for s in scores["per_seed"]]
     read["seeds"] = list(scores.get("seeds", []))
   return read
 
