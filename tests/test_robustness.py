@@ -128,9 +128,10 @@ def test_sweep_cli_runs_the_grid_writes_a_summary_and_skips_finished_runs(tmp_pa
   run_cli("experiments.sweep", *args)
   with open(os.path.join(workdir, "summary.csv")) as fh:
     rows = list(csv.DictReader(fh))
-  assert [r["run"] for r in rows] == ["d_lr=0.0001,seed=0", "d_lr=0.0001,seed=1"]
+  # An MNIST model's seeds train as one vmapped run; each seed keeps its row and its plain run folder.
+  assert [r["run"] for r in rows] == ["d_lr=0.0001,seeds=0-1/seed_0", "d_lr=0.0001,seeds=0-1/seed_1"]
   assert all(float(r["fid"]) > 0 for r in rows) and rows[0]["fid"] != rows[1]["fid"]
-  done = os.path.join(workdir, "d_lr=0.0001,seed=0", "eval.json")
+  done = os.path.join(workdir, "d_lr=0.0001,seeds=0-1", "eval.json")
   before = os.path.getmtime(done)
   run_cli("experiments.sweep", *args)
   assert os.path.getmtime(done) == before
