@@ -1,10 +1,12 @@
 """MNIST generator/discriminator shapes and the losses."""
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from ganxai_jax.models import dcgan
+from ganxai_jax.models import layers
 from ganxai_jax.models.latent import LatentSpec
 from ganxai_jax.training import losses
 
@@ -65,3 +67,11 @@ def test_hinge_loss_values():
 def test_unknown_loss_is_rejected():
   with pytest.raises(ValueError, match="loss='wasserstein' is not one of"):
     losses.get_loss("wasserstein")
+
+
+def test_max_pool_2x2_equals_flax_max_pool_in_values_and_gradients():
+  x = jax.random.normal(jax.random.key(0), (2, 7, 9, 3))  # Odd sizes: the last row and column are dropped.
+  np.testing.assert_array_equal(layers.max_pool_2x2(x), nn.max_pool(x, (2, 2), (2, 2)))
+  grad_new = jax.grad(lambda v: jnp.sum(jnp.sin(layers.max_pool_2x2(v))))(x)
+  grad_old = jax.grad(lambda v: jnp.sum(jnp.sin(nn.max_pool(v, (2, 2), (2, 2)))))(x)
+  np.testing.assert_allclose(grad_new, grad_old, rtol=1e-6, atol=1e-7)
