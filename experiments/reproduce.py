@@ -3,6 +3,7 @@ WORKDIR/results.md and WORKDIR/results.json (the tables are in configs/tables.py
 
   python -m experiments.reproduce --table=mnist --workdir=runs/mnist_table [--max_minutes=M] [--tiny]
   python -m experiments.reproduce --table=mnist --workdir=runs/mnist_table --readme=README.md
+  python -m experiments.reproduce --table=mnist --workdir=runs/mnist_table --rows=gan,directions
 Running the same command again skips the runs that are done and resumes the others.
 """
 import os
@@ -21,6 +22,8 @@ flags.DEFINE_string("workdir", None, "Folder for the table's runs (one subfolder
 flags.DEFINE_float("max_minutes", 0.0, "Time budget of this invocation for training, in minutes; 0: no limit.")
 flags.DEFINE_bool("tiny", False, "Run every row with its config's `tiny` option (a test-sized table).")
 flags.DEFINE_string("readme", None, "Also rewrite the table's rows between its markers in this README.")
+flags.DEFINE_list("rows", None, "Make only these rows' runs (comma-separated names); the results files "
+                  "still hold every row, as it stands.")
 flags.DEFINE_bool("dry_run", False, "Train nothing: write the results files from the runs already in WORKDIR.")
 flags.mark_flags_as_required(["table", "workdir"])
 flags.register_validator("max_minutes", lambda minutes: minutes >= 0, "must be a number of minutes >= 0 (0: no limit)")
@@ -30,6 +33,8 @@ def main(argv):
   del argv
   table = tables.TABLES[FLAGS.table]
   runner.check_table(table, FLAGS.workdir, FLAGS.tiny)
+  if FLAGS.rows is not None:
+    runner.check_rows(table, FLAGS.rows)
   runner.use_compilation_cache(os.path.join(FLAGS.workdir, "compilation_cache"))
   command = (f"python3 -m experiments.reproduce --table={table.name} --workdir={FLAGS.workdir}"
              + (" --tiny" if FLAGS.tiny else ""))
@@ -38,7 +43,8 @@ def main(argv):
   def write(outcomes):
     report.write(FLAGS.workdir, report.results(table, outcomes, command, FLAGS.tiny, device))
 
-  outcomes = runner.reproduce(table, FLAGS.workdir, FLAGS.max_minutes, FLAGS.tiny, FLAGS.dry_run, on_row=write)
+  outcomes = runner.reproduce(table, FLAGS.workdir, FLAGS.max_minutes, FLAGS.tiny, FLAGS.dry_run, on_row=write,
+                              rows=FLAGS.rows)
   results = report.results(table, outcomes, command, FLAGS.tiny, device)
   print(report.summary(results))
   print(f"results: {os.path.join(FLAGS.workdir, report.RESULTS_MD)}, {os.path.join(FLAGS.workdir, report.RESULTS_JSON)}")

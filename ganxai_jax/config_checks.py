@@ -268,6 +268,8 @@ def check_mnist(config: ml_collections.ConfigDict) -> None:
     _int(config, key, 0, zero="no hidden layer")
   for key in ("g_spectral_norm", "d_spectral_norm", "d_batch_norm"):
     _bool(config, key)
+  if "d_projection_spectral_norm" in config:  # Runs saved before it existed had none.
+    _bool(config, "d_projection_spectral_norm")
   for key in ("g_attention", "d_attention"):
     _int_tuple(config, key, MNIST_ATTENTION_RESOLUTIONS)
   _choice(config, "loss", losses.LOSSES)

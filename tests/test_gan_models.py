@@ -75,3 +75,22 @@ def test_max_pool_2x2_equals_flax_max_pool_in_values_and_gradients():
   grad_new = jax.grad(lambda v: jnp.sum(jnp.sin(layers.max_pool_2x2(v))))(x)
   grad_old = jax.grad(lambda v: jnp.sum(jnp.sin(nn.max_pool(v, (2, 2), (2, 2)))))(x)
   np.testing.assert_allclose(grad_new, grad_old, rtol=1e-6, atol=1e-7)
+
+
+def test_projection_embedding_is_spectrally_normalised():
+  """With `projection_spectral_norm` the class table D projects on has spectral norm 1 after power
+  iteration (its raw table is scaled up 50× to make the difference plain); without it the table is used
+  as stored, under the parameter name that run folders saved before the option hold."""
+  images, labels = jnp.zeros((4, 28, 28, 1)), jnp.arange(4)
+  d_sn = dcgan.Discriminator(num_classes=10, channels=4, spectral_norm=True, projection_spectral_norm=True)
+  variables = d_sn.init(jax.random.PRNGKey(0), images, labels)
+  table = variables["params"]["label_projection"]["embed"]["embedding"]
+  variables = {**variables, "params": {**variables["params"], "label_projection": {"embed": {"embedding": 50 * table}}}}
+  for _ in range(30):  # Power iteration, one step per training call.
+    _, updates = d_sn.apply(variables, images, labels, train=True, mutable=[layers.SPECTRAL])
+    variables = {**variables, **updates}
+  sigma = variables[layers.SPECTRAL]["label_projection"]["SpectralNorm_0"]["embed/embedding/sigma"]
+  np.testing.assert_allclose(sigma, np.linalg.svd(np.asarray(50 * table), compute_uv=False)[0], rtol=1e-3)
+
+  plain = dcgan.Discriminator(num_classes=10, channels=4, spectral_norm=True)
+  assert "embedding" in plain.init(jax.random.PRNGKey(0), images, labels)["params"]["label_projection"]

@@ -1,6 +1,6 @@
 """`experiments.reproduce`: the MNIST table end to end on its `tiny` rows (a stop by SIGTERM, a stop by
-the time budget, the rerun that completes it, a rerun that skips everything and rewrites a README), and
-the pieces it reads and writes.
+the time budget, one row made alone, the rerun that completes it, a rerun that skips everything and
+rewrites a README), and the pieces it reads and writes.
 
 The end-to-end test runs the real command in a subprocess per invocation, as a user does: each
 invocation switches on JAX's persistent compilation cache in its workdir, which a process can do only
@@ -70,6 +70,9 @@ def test_the_mnist_table_plans_its_runs_with_their_commands(tmp_path):
   wrong = Table("t", "T", (Row("b", "configs/mnist.py:gan", (), depends_on="a"),))
   with pytest.raises(UsageError, match="depends on 'a'"):
     runner.check_table(wrong, str(tmp_path), tiny=False)
+  runner.check_rows(tables.MNIST, ["gan", "directions"])
+  with pytest.raises(UsageError, match="'gna' is not a row of table 'mnist'; its rows are gan, cgan"):
+    runner.check_rows(tables.MNIST, ["gan", "gna"])
 
 
 def test_the_readme_rows_are_rewritten_between_the_markers_only(tmp_path):
@@ -125,7 +128,13 @@ def test_the_tiny_mnist_table_stops_by_time_resumes_and_skips_what_is_done(tmp_p
   assert "Remaining: gan (incomplete at step" in proc.stdout
   first_wall = rows["gan"]["wall_seconds"]
 
-  # 2. The same command without a budget completes every row, resuming the first run (about 5 min of CPU).
+  # 2. `--rows=cgan` makes that row's run only; the results files still hold every row.
+  proc = run_cli("experiments.reproduce", *command, "--rows=cgan", timeout=1800)
+  rows = _rows(workdir)
+  assert rows["cgan"]["status"] == "done" and rows["gan"]["status"] == "incomplete"
+  assert rows["gan"]["note"] == "not among --rows" and rows["sagan"]["status"] == "not started"
+
+  # 3. The same command without a budget or rows completes every row, resuming the first run (about 5 min of CPU).
   proc = run_cli("experiments.reproduce", *command, timeout=1800)
   results = _read(os.path.join(workdir, "results.json"))
   rows = {row["name"]: row for row in results["rows"]}
@@ -152,8 +161,9 @@ def test_the_tiny_mnist_table_stops_by_time_resumes_and_skips_what_is_done(tmp_p
   assert "**incomplete**" not in md and md.count("\n| ") == 1 + len(tables.MNIST.rows)  # Header and rows.
   progress = _read(os.path.join(workdir, "progress.json"))
   assert progress["runs"]["gan"]["invocations"] == 3 and progress["runs"]["infogan"]["invocations"] == 1
+  assert progress["runs"]["cgan"]["invocations"] == 1
 
-  # 3. Once more, with a README to rewrite: every run is skipped, nothing is trained.
+  # 4. Once more, with a README to rewrite: every run is skipped, nothing is trained.
   readme = tmp_path / "README.md"
   shutil.copy(os.path.join(REPO_ROOT, "README.md"), readme)
   proc = run_cli("experiments.reproduce", *command, f"--readme={readme}")

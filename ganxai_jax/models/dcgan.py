@@ -3,7 +3,8 @@
 One generator and one discriminator cover the four MNIST models through their fields:
 
 * `num_classes > 0` makes them conditional: the generator concatenates a learned label embedding to z;
-  the discriminator adds a projection term <embed(y), h> (Miyato & Koyama 2018) to its logit.
+  the discriminator adds a projection term <embed(y), h> (Miyato & Koyama 2018) to its logit, with the
+  embedding spectrally normalised as theirs is when `projection_spectral_norm`.
 * `attention_resolutions` inserts the project's SAGAN self-attention layer after the block of that
   resolution (14 for 14×14); its maps come out in `aux['attention'][layer_name]`.
 * `num_categorical`/`num_continuous` (InfoGAN) give the discriminator a Q head sharing its trunk:
@@ -94,6 +95,7 @@ class Discriminator(nn.Module):
   num_continuous: int = 0
   batch_norm: bool = False  # BN after the second convolution (and in the hidden layer).
   hidden_dim: int = 0  # > 0: an FC hidden_dim layer (BN if batch_norm, leaky ReLU) after the convs.
+  projection_spectral_norm: bool = False  # Spectral norm of the class embedding of the projection term.
 
   @nn.compact
   def __call__(self, images: jax.Array, labels: jax.Array | None = None, train: bool = False
@@ -123,8 +125,12 @@ class Discriminator(nn.Module):
     if self.num_classes:
       if labels is None:
         raise ValueError("This discriminator is conditional: pass labels.")
-      embedding = nn.Embed(self.num_classes, features.shape[-1], embedding_init=_INIT,
-                           name="label_projection")(labels)
+      if self.projection_spectral_norm:
+        embedding = layers.Embed(self.num_classes, features.shape[-1], spectral_norm=True,
+                                 embedding_init=_INIT, name="label_projection")(labels, upd)
+      else:  # Run folders saved before `projection_spectral_norm` existed hold this layer's parameters.
+        embedding = nn.Embed(self.num_classes, features.shape[-1], embedding_init=_INIT,
+                             name="label_projection")(labels)
       logits = logits + jnp.sum(embedding * features, axis=-1)
     if self.num_categorical or self.num_continuous:
       # InfoGAN's Q: FC 128, BN, leaky ReLU on the shared trunk, then one head per code kind.

@@ -36,6 +36,20 @@ class Dense(nn.Module):
     return _maybe_spectral(layer, x, self.spectral_norm, update_stats)
 
 
+class Embed(nn.Module):
+  """`nn.Embed` with optional spectral norm of its [num_embeddings, features] table (the projection
+  discriminator's class embedding, as in Miyato & Koyama 2018)."""
+  num_embeddings: int
+  features: int
+  spectral_norm: bool = False
+  embedding_init: Initializer = nn.initializers.normal(0.02)
+
+  @nn.compact
+  def __call__(self, labels: jax.Array, update_stats: bool = False) -> jax.Array:
+    layer = nn.Embed(self.num_embeddings, self.features, embedding_init=self.embedding_init, name="embed")
+    return _maybe_spectral(layer, labels, self.spectral_norm, update_stats)
+
+
 CONV_IMPLS = ("lax", "shifted_matmul")
 
 

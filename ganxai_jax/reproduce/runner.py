@@ -27,7 +27,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import jax
 import ml_collections
@@ -284,11 +284,21 @@ def _outcome(run: Run, config: ml_collections.ConfigDict, note: str, progress: d
   return RowOutcome(run, state, status, note, progress["runs"].get(run.row.name, {}).get("wall_seconds", 0.0))
 
 
+def check_rows(table: Table, rows: Sequence[str]) -> None:
+  """Raises `UsageError` (one line) for a row name that is not one of `table`'s."""
+  names = [row.name for row in table.rows]
+  for name in rows:
+    if name not in names:
+      raise UsageError(f"--rows: {name!r} is not a row of table {table.name!r}; its rows are "
+                       f"{', '.join(names)}.")
+
+
 def reproduce(table: Table, workdir: str, max_minutes: float = 0.0, tiny: bool = False,
-              dry_run: bool = False, on_row: Callable[[list[RowOutcome]], None] | None = None
-              ) -> list[RowOutcome]:
+              dry_run: bool = False, on_row: Callable[[list[RowOutcome]], None] | None = None,
+              rows: Sequence[str] | None = None) -> list[RowOutcome]:
   """Makes every run of `table` in `workdir` that is not done yet, within `max_minutes` (0: no limit),
-  with each config's `tiny` option when `tiny`; with `dry_run` only reads where the runs stand.
+  with each config's `tiny` option when `tiny`; with `dry_run` only reads where the runs stand. With
+  `rows`, only those rows' runs are made; the others are read as they stand.
   `on_row(outcomes)` gets every row's outcome after each row, also when a run is stopped by a signal
   or fails (the command writes the results files there). Returns every row's outcome (see the module
   docstring)."""
@@ -309,6 +319,8 @@ def reproduce(table: Table, workdir: str, max_minutes: float = 0.0, tiny: bool =
           note = f"needs {run.row.depends_on} done"
         elif remaining is not None and remaining <= 0:
           note = "the time budget was spent"
+        elif rows is not None and run.row.name not in rows:
+          note = "not among --rows"
         elif not dry_run:
           note = _make(run, config, remaining, progress, workdir)
       finally:

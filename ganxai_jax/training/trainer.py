@@ -44,7 +44,9 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> GAN
                                       num_categorical=config.num_categorical,
                                       num_continuous=config.num_continuous,
                                       batch_norm=config.d_batch_norm,
-                                      hidden_dim=config.d_hidden_dim)
+                                      hidden_dim=config.d_hidden_dim,
+                                      # Run folders saved before the key existed: no spectral norm there.
+                                      projection_spectral_norm=config.get("d_projection_spectral_norm", False))
   return GANComponents(
       generator=mnist_generators.build_generator(config), discriminator=discriminator,
       g_tx=optax.adam(config.g_lr, b1=config.beta1, b2=config.beta2),
