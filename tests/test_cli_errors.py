@@ -125,6 +125,8 @@ BAD_INPUT = [
      ["--max_minutes=-1", "must be a number of minutes >= 0"]),
     ("reproduce", ["--table=mnist"], ["--workdir", "must have a value"]),
     ("reproduce", ["--table=mnist", "--workdir={file}"], ["--workdir=", "is a file"]),
+    ("reproduce", ["--table=mnist", "--workdir={out}", "--rows=gan,gna"],
+     ["--rows: 'gna' is not a row of table 'mnist'; its rows are gan, cgan, sagan, infogan"]),
     ("reproduce", ["--table=mnist", "--workdir={out}", "--readme={file}"],
      ["--readme=", "'<!-- mnist-table:begin -->'"]),
     # --help with a config file that is not there is bad input too.
