@@ -20,6 +20,7 @@ from configs import tables
 from ganxai_jax.errors import UsageError
 from ganxai_jax.reproduce import report, runner
 from ganxai_jax.reproduce.table import Number, Row, Table, Target, read_number, read_tally
+from ganxai_jax.training.sweep import with_overrides
 from tests.conftest import REPO_ROOT, run_cli
 
 
@@ -57,7 +58,8 @@ def test_numbers_are_read_with_baselines_targets_and_seeds():
 
 def test_the_mnist_table_plans_its_runs_with_their_commands(tmp_path):
   plan = {row.name: runner.run_of(row, "runs/t") for row in tables.MNIST.rows}
-  assert plan["gan"].command_line() == "python3 -m experiments.train --config=configs/mnist.py:gan --workdir=runs/t/gan"
+  assert plan["gan"].command_line() == ("python3 -m experiments.train --config=configs/mnist.py:gan --workdir=runs/t/gan "
+                                        "--config.num_train_steps=10000")
   assert plan["infogan"].command_line().endswith("--workdir=runs/t/infogan --config.num_seeds=3")
   assert plan["directions"].command_line() == (
       "python3 -m experiments.explain --config=configs/explain.py:directions --workdir=runs/t/directions "
@@ -73,6 +75,32 @@ def test_the_mnist_table_plans_its_runs_with_their_commands(tmp_path):
   runner.check_rows(tables.MNIST, ["gan", "directions"])
   with pytest.raises(UsageError, match="'gna' is not a row of table 'mnist'; its rows are gan, cgan"):
     runner.check_rows(tables.MNIST, ["gan", "gna"])
+
+
+def test_a_run_folder_resumes_with_a_new_time_limit_or_a_longer_plan_only(tmp_path):
+  def started_with(run, config):
+    os.makedirs(run.folder, exist_ok=True)
+    with open(os.path.join(run.folder, "config.json"), "w", encoding="utf-8") as fh:
+      json.dump(config.to_dict(), fh)
+
+  gan = runner.run_of(tables.MNIST.row("gan"), str(tmp_path))
+  config = runner.build_config(gan)
+  started_with(gan, config)
+  runner._check_same_config(gan, config)  # pylint: disable=protected-access
+  for overrides in ({"max_minutes": 7.5}, {"num_train_steps": config.num_train_steps * 2}):
+    runner._check_same_config(gan, with_overrides(config, overrides))  # pylint: disable=protected-access
+  for key, value in (("num_train_steps", config.num_train_steps - 1), ("g_lr", 1.0)):
+    with pytest.raises(UsageError, match=f"was started with {key}="):
+      runner._check_same_config(gan, with_overrides(config, {key: value}))  # pylint: disable=protected-access
+
+  directions = runner.run_of(tables.MNIST.row("directions"), str(tmp_path))
+  config = runner.build_config(directions)
+  started_with(directions, with_overrides(config, {"directions.max_minutes": 15.0}))
+  longer = with_overrides(config, {"directions.max_minutes": 30.0, "directions.num_steps": 200_000})
+  runner._check_same_config(directions, longer)  # pylint: disable=protected-access
+  with pytest.raises(UsageError, match="was started with directions.num_directions="):
+    runner._check_same_config(  # pylint: disable=protected-access
+        directions, with_overrides(config, {"directions.num_directions": 3}))
 
 
 def test_the_readme_rows_are_rewritten_between_the_markers_only(tmp_path):

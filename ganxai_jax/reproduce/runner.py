@@ -179,18 +179,43 @@ def inspect(run: Run, config: ml_collections.ConfigDict) -> RunState:
   return RunState(result, steps_done, run.command.planned_steps(config))
 
 
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+  """`{dotted key: value}` of the leaves of a config as config.json holds it."""
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flat(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def _plan_key(run: Run, config: ml_collections.ConfigDict) -> str | None:
+  """The dotted config key that plans `run`'s steps (`num_train_steps`, `directions.num_steps`)."""
+  if run.row.command == "train":
+    return "num_train_steps"
+  section = config.get("method", "")
+  return f"{section}.num_steps" if "num_steps" in (_section(config) or {}) else None
+
+
 def _check_same_config(run: Run, config: ml_collections.ConfigDict) -> None:
   """A run folder started with other settings (a `--tiny` table, older defaults) cannot be resumed with
-  these: a one-line UsageError naming the first key that differs."""
+  these: a one-line UsageError naming the first key that differs. The time limit and the data folder
+  may differ between invocations (in any section), and the planned steps may grow: a longer plan
+  continues the run from its last checkpoint."""
   path = os.path.join(run.folder, workdir_lib.CONFIG_FILE)
   if not os.path.exists(path):
     return
-  before = workdir_lib.read_json(path)
-  now = json.loads(json.dumps(config.to_dict(), default=float))  # As config.json holds it (lists, floats).
+  before = _flat(workdir_lib.read_json(path))
+  now = _flat(json.loads(json.dumps(config.to_dict(), default=float)))  # As config.json holds it.
+  plan = _plan_key(run, config)
   for key in sorted(set(before) & set(now)):
-    if key not in _PER_INVOCATION_KEYS and before[key] != now[key]:
-      raise UsageError(f"run folder {run.folder!r} was started with {key}={before[key]!r}, this table has "
-                       f"{key}={now[key]!r}; pass another --workdir (or delete that folder).")
+    if key.rsplit(".", 1)[-1] in _PER_INVOCATION_KEYS or before[key] == now[key]:
+      continue
+    if key == plan and isinstance(before[key], (int, float)) and now[key] > before[key]:
+      continue
+    raise UsageError(f"run folder {run.folder!r} was started with {key}={before[key]!r}, this table has "
+                     f"{key}={now[key]!r}; pass another --workdir (or delete that folder).")
 
 
 # ---- Progress over invocations ---------------------------------------------------------------------
