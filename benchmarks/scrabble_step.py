@@ -1,15 +1,19 @@
 """Times ScrabbleGAN's full training step (G + D + R) at batch 8 on 10-character words (32 × 160).
 
-For each config (paper size, cpu) and convolution implementation ('lax', 'shifted_matmul') it prints
-and writes to JSON: parameter counts, compile time, seconds per full step (median of `--steps`
-timed steps after one warm-up), images/s, XLA's FLOP count for the step
-(`jitted.lower(...).compile().cost_analysis()`), and that FLOP rate as a fraction of the device's
-measured f32 matmul peak (a large matmul timed in this script). It also times the step without the
-G update (3 of every 4 iterations with g_every = 4) and, for the cpu config, one `jax.lax.cond` step
-against two host-chosen jitted steps. The machine's load average is recorded before and after.
+For each config (paper size, cpu), convolution implementation ('lax', 'shifted_matmul') and compute
+dtype ('float32', 'bfloat16': `config.compute_dtype`) it prints and writes to JSON: parameter counts,
+compile time, seconds per full step (median of `--steps` timed steps after one warm-up), images/s,
+XLA's FLOP count for the step (`jitted.lower(...).compile().cost_analysis()`), and that FLOP rate as
+a fraction of the device's measured f32 matmul peak (a large matmul timed in this script; bfloat16
+steps are compared with the same f32 peak, so on accelerators their fraction can exceed 1). It also
+times the step without the G update (3 of every 4 iterations with g_every = 4) and, for the cpu
+config, one `jax.lax.cond` step against two host-chosen jitted steps. The machine's load average is
+recorded before and after.
 
   python -m benchmarks.scrabble_step --output=OUT.json
   python -m benchmarks.scrabble_step --configs=cpu --conv_impls=lax,shifted_matmul --steps=5 --output=OUT.json
+  python -m benchmarks.scrabble_step --configs=paper --conv_impls=lax --compute_dtypes=float32,bfloat16 \
+      --output=OUT.json
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("output", None, "JSON file to write the results to.")
 flags.DEFINE_list("configs", ["paper", "cpu"], "Configs to time: paper (configs/scrabble.py) and/or cpu.")
 flags.DEFINE_list("conv_impls", ["lax", "shifted_matmul"], "Convolution implementations to time.")
+flags.DEFINE_list("compute_dtypes", ["float32"], "Compute dtypes to time: float32 and/or bfloat16.")
 flags.DEFINE_integer("steps", 5, "Timed steps per measurement (the median is reported).")
 flags.DEFINE_integer("batch_size", 8, "Global batch size.")
 flags.DEFINE_integer("num_chars", 10, "Characters per word (width 16 px each).")
@@ -94,19 +99,22 @@ def time_step(step_fn: Callable, state: Any, batch: Any, steps: int, step_index:
   return times, state
 
 
-def benchmark_config(name: str, conv_impl: str, mesh: Any, peak: float) -> dict[str, Any]:
-  """All measurements of one config with one convolution implementation."""
+def benchmark_config(name: str, conv_impl: str, compute_dtype: str, mesh: Any, peak: float) -> dict[str, Any]:
+  """All measurements of one config with one convolution implementation and compute dtype."""
   config = scrabble.get_config("cpu" if name == "cpu" else None)
   config.conv_impl = conv_impl
+  config.compute_dtype = compute_dtype
   config.batch_size = FLAGS.batch_size
   components = scrabble_trainer.build_components(config, mesh)
   state = scrabble_trainer.create_state(config, components, mesh)
   batch = fake_batch(FLAGS.batch_size, FLAGS.num_chars, mesh)
+  tag = f"{name}/{conv_impl}/{compute_dtype}"
   result: dict[str, Any] = {
-      "config": name, "conv_impl": conv_impl, "width_multiplier": config.width_multiplier,
+      "config": name, "conv_impl": conv_impl, "compute_dtype": compute_dtype,
+      "width_multiplier": config.width_multiplier,
       "params": {net: layers.count_params(state.nets[net].params)
                  for net in ("generator", "discriminator", "recognizer")}}
-  print(f"[{name}/{conv_impl}] parameters: " + ", ".join(f"{k} {v / 1e6:.2f} M" for k, v in
+  print(f"[{tag}] parameters: " + ", ".join(f"{k} {v / 1e6:.2f} M" for k, v in
                                                         result["params"].items()), flush=True)
 
   for label, update_generator in (("full_step", True), ("d_r_step", False)):
@@ -122,7 +130,7 @@ def benchmark_config(name: str, conv_impl: str, mesh: Any, peak: float) -> dict[
                      "seconds_per_step_all": times, "images_per_second": FLAGS.batch_size / seconds,
                      "flops_per_step": flops, "flops_per_second": flops / seconds,
                      "fraction_of_matmul_peak": flops / seconds / peak}
-    print(f"[{name}/{conv_impl}] {label}: compile {compile_seconds:.1f} s, {seconds:.3f} s/step "
+    print(f"[{tag}] {label}: compile {compile_seconds:.1f} s, {seconds:.3f} s/step "
           f"(median of {len(times)}), {FLAGS.batch_size / seconds:.2f} images/s, "
           f"{flops / 1e12:.3f} TFLOP/step, {flops / seconds / 1e9:.1f} GFLOP/s = "
           f"{flops / seconds / peak:.0%} of matmul peak", flush=True)
@@ -130,7 +138,7 @@ def benchmark_config(name: str, conv_impl: str, mesh: Any, peak: float) -> dict[
   mean_iteration = (result["full_step"]["seconds_per_step_median"]
                     + (g_every - 1) * result["d_r_step"]["seconds_per_step_median"]) / g_every
   result["mean_seconds_per_iteration_with_g_every"] = mean_iteration
-  print(f"[{name}/{conv_impl}] mean over a g_every={g_every} cycle: {mean_iteration:.3f} s/iteration",
+  print(f"[{tag}] mean over a g_every={g_every} cycle: {mean_iteration:.3f} s/iteration",
         flush=True)
 
   if FLAGS.compare_g_schedule and name == "cpu":
@@ -152,7 +160,7 @@ def benchmark_config(name: str, conv_impl: str, mesh: Any, peak: float) -> dict[
         cycles.append(time.perf_counter() - start)
       schedules[schedule] = {"first_cycle_seconds_with_compile": first_cycle,
                              "seconds_per_iteration_median": statistics.median(cycles) / g_every}
-      print(f"[{name}/{conv_impl}] g_schedule={schedule}: first cycle (compiling) {first_cycle:.1f} s, "
+      print(f"[{tag}] g_schedule={schedule}: first cycle (compiling) {first_cycle:.1f} s, "
             f"{statistics.median(cycles) / g_every:.3f} s/iteration", flush=True)
     result["g_schedule"] = schedules
   return result
@@ -169,7 +177,8 @@ def main(argv):
   results = []
   for name in FLAGS.configs:
     for conv_impl in FLAGS.conv_impls:
-      results.append(benchmark_config(name, conv_impl, mesh, peak["flops_per_second"]))
+      for compute_dtype in FLAGS.compute_dtypes:
+        results.append(benchmark_config(name, conv_impl, compute_dtype, mesh, peak["flops_per_second"]))
   payload = {
       "backend": jax.default_backend(), "device_kind": jax.devices()[0].device_kind,
       "device_count": jax.device_count(), "cpu_count": os.cpu_count(), "machine": platform.machine(),

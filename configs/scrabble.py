@@ -121,6 +121,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # slower (narrow channels make small matmuls) and far slower to compile.
     config.conv_impl = "lax"
     config.bucket_size = 2  # 5 batch shapes instead of 10: each costs two compilations.
+  # What G, D and R compute their convolutions and matmuls in: 'float32' or 'bfloat16' (for GPUs and
+  # TPUs). Parameters, optimizer state, losses, CTC, gradient balancing and spectral-norm power
+  # iteration stay float32 either way.
+  config.compute_dtype = "float32"
 
   # ---- ScrabbleGAN training (ganxai_jax/training/scrabble_step.py) -------------------------------
   config.g_every = 4  # D and R step every iteration, G every 4th (official code).

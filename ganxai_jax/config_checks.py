@@ -382,6 +382,8 @@ def check_scrabble(config: ml_collections.ConfigDict) -> None:
   _int_tuple(config, "g_attention", g_heights)
   _int_tuple(config, "d_attention", d_heights)
   _choice(config, "conv_impl", ("auto",) + tuple(layers.CONV_IMPLS))
+  if "compute_dtype" in config:  # Run folders from before the key compute in float32.
+    _choice(config, "compute_dtype", tuple(scrabblegan.COMPUTE_DTYPES))
   _int(config, "g_every", 1)
   _int(config, "num_train_steps", 1)
   _int(config, "r_warmup_steps", 0, zero="none")

@@ -3,6 +3,10 @@
 Spectral-norm power-iteration state lives in its own collection, `spectral` (not `batch_stats`), so a
 training state can tell the two apart. Every wrapper takes `update_stats`, which is True only in the
 training step of the network that owns the layer.
+
+`dtype` is the dtype the layer computes in (None: inferred from the input and the parameters, as in
+Flax); parameters are float32 whatever it is, and the spectral norm's power iteration runs on them in
+float32 before the normalised weight is cast.
 """
 from __future__ import annotations
 
@@ -29,10 +33,12 @@ class Dense(nn.Module):
   spectral_norm: bool = False
   use_bias: bool = True
   kernel_init: Initializer = nn.initializers.lecun_normal()
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, update_stats: bool = False) -> jax.Array:
-    layer = nn.Dense(self.features, use_bias=self.use_bias, kernel_init=self.kernel_init, name="dense")
+    layer = nn.Dense(self.features, use_bias=self.use_bias, kernel_init=self.kernel_init, dtype=self.dtype,
+                     name="dense")
     return _maybe_spectral(layer, x, self.spectral_norm, update_stats)
 
 
@@ -80,12 +86,15 @@ class ShiftedMatmulConv(nn.Module):
   padding: Sequence[tuple[int, int]]
   use_bias: bool = True
   kernel_init: Initializer = nn.initializers.lecun_normal()
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     kernel_h, kernel_w = self.kernel_size
     in_features = x.shape[-1]
     kernel = self.param("kernel", self.kernel_init, (kernel_h, kernel_w, in_features, self.features))
+    if self.dtype is not None:
+      x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
     (pad_top, pad_bottom), (pad_left, pad_right) = self.padding
     padded = jnp.pad(x, ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)))
     out_h = padded.shape[1] - kernel_h + 1
@@ -95,7 +104,7 @@ class ShiftedMatmulConv(nn.Module):
     y = jnp.einsum("bhwc,cd->bhwd", stacked,
                    kernel.reshape(kernel_h * kernel_w * in_features, self.features))
     if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros, (self.features,))
+      y = y + self.param("bias", nn.initializers.zeros, (self.features,)).astype(y.dtype)
     return y
 
 
@@ -113,6 +122,7 @@ class Conv(nn.Module):
   use_bias: bool = True
   kernel_init: Initializer = nn.initializers.lecun_normal()
   conv_impl: str = "lax"
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, update_stats: bool = False) -> jax.Array:
@@ -122,11 +132,12 @@ class Conv(nn.Module):
     if (self.conv_impl == "shifted_matmul" and tuple(self.strides) == (1, 1)
         and explicit_padding is not None):
       layer = ShiftedMatmulConv(self.features, tuple(self.kernel_size), explicit_padding,
-                                use_bias=self.use_bias, kernel_init=self.kernel_init, name="conv")
+                                use_bias=self.use_bias, kernel_init=self.kernel_init, dtype=self.dtype,
+                                name="conv")
     else:
       layer = nn.Conv(self.features, tuple(self.kernel_size), strides=tuple(self.strides),
                       padding=self.padding, use_bias=self.use_bias, kernel_init=self.kernel_init,
-                      name="conv")
+                      dtype=self.dtype, name="conv")
     return _maybe_spectral(layer, x, self.spectral_norm, update_stats)
 
 

@@ -10,8 +10,12 @@ height five times in all (32 → 1) while shrinking the width only by 4:
 
 A 32 × 16n image gives T = 4n + 1 frames, one column each, and logits `[B, T, 81]` (80 symbols and
 the CTC blank 0). `width_multiplier` scales every channel count, so a small variant trains on a CPU.
+`dtype` is the compute dtype of its convolutions, batch norms and classifier (parameters and batch
+statistics stay float32); logits and features come out float32, so CTC runs in float32.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -38,6 +42,7 @@ class Recognizer(nn.Module):
   width_multiplier: float = 1.0
   num_classes: int = text.NUM_CLASSES
   spectral_norm: bool = False
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, images: jax.Array, train: bool = False, return_features: bool = False
@@ -50,9 +55,10 @@ class Recognizer(nn.Module):
       last = i == len(CHANNELS) - 1
       x = layers.Conv(features, kernel_size=(2, 2) if last else (3, 3),
                       padding="VALID" if last else "SAME", spectral_norm=self.spectral_norm,
-                      name=f"conv{i}")(x, update_stats=train)
+                      dtype=self.dtype, name=f"conv{i}")(x, update_stats=train)
       if i in BATCH_NORM_LAYERS:
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9, name=f"batch_norm{i}")(x)
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
+                         name=f"batch_norm{i}")(x)
       x = nn.relu(x)
       if i in (0, 1):
         x = nn.max_pool(x, (2, 2), strides=(2, 2))
@@ -61,10 +67,11 @@ class Recognizer(nn.Module):
         x = nn.max_pool(x, (2, 2), strides=(2, 1), padding=((0, 0), (1, 1)))
     assert x.shape[1] == 1, x.shape  # Height 1: one feature vector per frame.
     x = x[:, 0]
-    logits = layers.Dense(self.num_classes, spectral_norm=self.spectral_norm, name="classifier")(
-        x, update_stats=train)
+    logits = layers.Dense(self.num_classes, spectral_norm=self.spectral_norm, dtype=self.dtype,
+                          name="classifier")(x, update_stats=train)
+    logits = logits.astype(jnp.float32)
     # The classifier's input, one vector per frame: the feature space of the handwriting FID.
-    return (logits, x) if return_features else logits
+    return (logits, x.astype(jnp.float32)) if return_features else logits
 
 
 def ctc_loss(logits: jax.Array, labels: jax.Array, label_lengths: jax.Array,

@@ -16,6 +16,9 @@ one logit. It is fully convolutional, so it reads any width.
 
 Every layer is spectrally normalised (state in the `spectral` collection) and initialised N(0, 0.02).
 `width_multiplier` scales every channel count (1.0 is the paper's model), for CPU and test variants.
+`dtype` is the compute dtype of the convolutions, matmuls and batch norms (`COMPUTE_DTYPES`, from
+`config.compute_dtype`); parameters, batch and spectral-norm statistics stay float32, and G's images
+and D's logits come out float32, so the losses and the gradients taken at G's images are float32.
 Character ids are those of `ganxai_jax.data.text` (1..80); id 0 (the blank) marks padding and gets
 a zero patch.
 """
@@ -42,6 +45,15 @@ D_CHANNELS = (64, 512, 1024, 1024)
 D_DOWNSAMPLE = (True, True, True, False)
 D_DOWNSAMPLING_FACTOR = 8  # Three 2×2 poolings.
 NUM_SYMBOLS = len(text.ALPHABET)
+# config.compute_dtype -> the dtype G, D and R compute in (parameters stay float32).
+COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+def compute_dtype(name: str) -> Any:
+  """The jnp dtype of a `config.compute_dtype` name ('float32' or 'bfloat16')."""
+  if name not in COMPUTE_DTYPES:
+    raise ValueError(f"compute_dtype={name!r} is not one of {', '.join(map(repr, COMPUTE_DTYPES))}.")
+  return COMPUTE_DTYPES[name]
 
 
 def resolve_conv_impl(conv_impl: str, backend: str | None = None) -> str:
@@ -68,12 +80,14 @@ class CharFilterBankLayer(nn.Module):
   """
   features: int
   num_symbols: int = NUM_SYMBOLS
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z_chunk: jax.Array, chars: jax.Array) -> jax.Array:
     chunk = z_chunk.shape[-1]
     kernel = self.param("kernel", WEIGHT_INIT, (self.num_symbols * chunk, self.features))
-    per_symbol = jnp.einsum("bz,szk->bsk", z_chunk, kernel.reshape(self.num_symbols, chunk, self.features))
+    kernel = kernel.astype(self.dtype).reshape(self.num_symbols, chunk, self.features)
+    per_symbol = jnp.einsum("bz,szk->bsk", z_chunk.astype(self.dtype), kernel)
     symbol_index = jnp.clip(chars - 1, 0, self.num_symbols - 1)
     patches = jnp.take_along_axis(per_symbol, symbol_index[:, :, None], axis=1)
     return jnp.where((chars > 0)[:, :, None], patches, 0.0)
@@ -83,10 +97,11 @@ class CharFilterBank(nn.Module):
   """Spectral-normed character filter bank: (z_chunk [B, Z], chars [B, n]) -> patches [B, 4, 4n, C]."""
   channels: int
   spectral_norm: bool = True
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z_chunk: jax.Array, chars: jax.Array, update_stats: bool = False) -> jax.Array:
-    layer = CharFilterBankLayer(PATCH_SIZE * PATCH_SIZE * self.channels, name="filter_bank")
+    layer = CharFilterBankLayer(PATCH_SIZE * PATCH_SIZE * self.channels, dtype=self.dtype, name="filter_bank")
     if self.spectral_norm:
       flat = nn.SpectralNorm(layer, collection_name=layers.SPECTRAL)(z_chunk, chars,
                                                                       update_stats=update_stats)
@@ -101,16 +116,18 @@ class CharFilterBank(nn.Module):
 class ConditionalBatchNorm(nn.Module):
   """BatchNorm without its own affine, then `x · (1 + gain(z)) + bias(z)` (BigGAN's ccbn)."""
   spectral_norm: bool = True
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, z_chunk: jax.Array, train: bool, update_stats: bool) -> jax.Array:
     channels = x.shape[-1]
+    # Flax reduces the batch statistics in float32 whatever the dtype; only the output is cast.
     normed = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, use_scale=False,
-                          use_bias=False, name="batch_norm")(x)
+                          use_bias=False, dtype=self.dtype, name="batch_norm")(x)
     gain = layers.Dense(channels, spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT,
-                        name="gain")(z_chunk, update_stats)
+                        dtype=self.dtype, name="gain")(z_chunk, update_stats)
     bias = layers.Dense(channels, spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT,
-                        name="bias")(z_chunk, update_stats)
+                        dtype=self.dtype, name="bias")(z_chunk, update_stats)
     return normed * (1.0 + gain[:, None, None, :]) + bias[:, None, None, :]
 
 
@@ -126,17 +143,18 @@ class GeneratorBlock(nn.Module):
   upsampling: Sequence[int]
   spectral_norm: bool = True
   conv_impl: str = "lax"
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, z_chunk: jax.Array, train: bool, update_stats: bool) -> jax.Array:
     def conv(features, kernel, name):
       return layers.Conv(features, (kernel, kernel), spectral_norm=self.spectral_norm,
-                         kernel_init=WEIGHT_INIT, conv_impl=self.conv_impl, name=name)
+                         kernel_init=WEIGHT_INIT, conv_impl=self.conv_impl, dtype=self.dtype, name=name)
 
-    h = ConditionalBatchNorm(self.spectral_norm, name="cbn1")(x, z_chunk, train, update_stats)
+    h = ConditionalBatchNorm(self.spectral_norm, self.dtype, name="cbn1")(x, z_chunk, train, update_stats)
     h = upsample(nn.relu(h), self.upsampling)
     h = conv(self.channels, 3, "conv1")(h, update_stats)
-    h = ConditionalBatchNorm(self.spectral_norm, name="cbn2")(h, z_chunk, train, update_stats)
+    h = ConditionalBatchNorm(self.spectral_norm, self.dtype, name="cbn2")(h, z_chunk, train, update_stats)
     h = conv(self.channels, 3, "conv2")(nn.relu(h), update_stats)
     shortcut = conv(self.channels, 1, "shortcut")(upsample(x, self.upsampling), update_stats)
     return h + shortcut
@@ -159,6 +177,7 @@ class Generator(nn.Module):
   spectral_norm: bool = True
   attention_resolutions: Sequence[int] = ()
   conv_impl: str = "lax"
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z: jax.Array, chars: jax.Array, train: bool = False,
@@ -169,21 +188,24 @@ class Generator(nn.Module):
       raise ValueError(f"z must have {self.z_dim} entries, a multiple of {num_chunks}; got {z.shape}.")
     z_chunks = jnp.split(z, num_chunks, axis=-1)
     channels = [scaled(c, self.width_multiplier) for c in G_CHANNELS]
-    x = CharFilterBank(channels[0], self.spectral_norm, name="char_filter_bank")(
+    x = CharFilterBank(channels[0], self.spectral_norm, self.dtype, name="char_filter_bank")(
         z_chunks[0], chars, update_stats)
     attention_maps, features = {}, None
     for i, (out_channels, factors) in enumerate(zip(channels[1:], G_UPSAMPLING)):
-      x = GeneratorBlock(out_channels, factors, self.spectral_norm, self.conv_impl, name=f"block{i}")(
-          x, z_chunks[i + 1], train, update_stats)
+      x = GeneratorBlock(out_channels, factors, self.spectral_norm, self.conv_impl, self.dtype,
+                         name=f"block{i}")(x, z_chunks[i + 1], train, update_stats)
       if features is None:  # The first up-block (8 × 8L) mixes the filter bank's chunk with its own.
-        features = x.reshape(x.shape[0], -1)
+        features = x.reshape(x.shape[0], -1).astype(jnp.float32)
       if x.shape[1] in self.attention_resolutions:
         name = f"attention_{x.shape[1]}"
         x, attention_maps[name] = SelfAttention(self.spectral_norm, name=name)(x, update_stats)
-    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name="output_batch_norm")(x)
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
+                     name="output_batch_norm")(x)
     x = layers.Conv(1, (3, 3), spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT,
-                    conv_impl=self.conv_impl, name="output_conv")(nn.relu(x), update_stats)
-    images = mask_columns(jnp.tanh(x), text_widths(chars), fill=1.0)
+                    conv_impl=self.conv_impl, dtype=self.dtype, name="output_conv")(nn.relu(x), update_stats)
+    # float32 images: D and R read them in their own dtype, and the step's gradients at the images
+    # (gradient balancing) are float32.
+    images = mask_columns(jnp.tanh(x.astype(jnp.float32)), text_widths(chars), fill=1.0)
     return images, {"attention": attention_maps, "features": features}
 
   def latent_weight(self, params: Any) -> np.ndarray:
@@ -219,12 +241,13 @@ class DiscriminatorBlock(nn.Module):
   preactivation: bool
   spectral_norm: bool = True
   conv_impl: str = "lax"
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, update_stats: bool) -> jax.Array:
     def conv(features, kernel, name):
       return layers.Conv(features, (kernel, kernel), spectral_norm=self.spectral_norm,
-                         kernel_init=WEIGHT_INIT, conv_impl=self.conv_impl, name=name)
+                         kernel_init=WEIGHT_INIT, conv_impl=self.conv_impl, dtype=self.dtype, name=name)
 
     def pool(v):
       return nn.avg_pool(v, (2, 2), strides=(2, 2)) if self.downsample else v
@@ -252,6 +275,7 @@ class Discriminator(nn.Module):
   spectral_norm: bool = True
   attention_resolutions: Sequence[int] = ()
   conv_impl: str = "lax"
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, images: jax.Array, widths: jax.Array | None = None,
@@ -260,12 +284,14 @@ class Discriminator(nn.Module):
     attention_maps = {}
     for i, (channels, downsample) in enumerate(zip(D_CHANNELS, D_DOWNSAMPLE)):
       x = DiscriminatorBlock(scaled(channels, self.width_multiplier), downsample, preactivation=i > 0,
-                             spectral_norm=self.spectral_norm, conv_impl=self.conv_impl,
+                             spectral_norm=self.spectral_norm, conv_impl=self.conv_impl, dtype=self.dtype,
                              name=f"block{i}")(x, update_stats)
       if x.shape[1] in self.attention_resolutions and f"attention_{x.shape[1]}" not in attention_maps:
         name = f"attention_{x.shape[1]}"
         x, attention_maps[name] = SelfAttention(self.spectral_norm, name=name)(x, update_stats)
-    x = nn.relu(x)
+    # The sum over up to 4 × W/8 positions and the one-logit layer run in float32: a bfloat16 sum of
+    # that many terms loses the logit's low bits, and the layer is a negligible share of the FLOPs.
+    x = nn.relu(x).astype(jnp.float32)
     if widths is not None:
       feature_widths = -(-widths // D_DOWNSAMPLING_FACTOR)  # ceil: a partly covered column counts.
       x = mask_columns(x, feature_widths, fill=0.0)

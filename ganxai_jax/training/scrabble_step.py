@@ -17,6 +17,10 @@ With `recognizer_only=True` the step trains R alone (the recognizer warm-up of t
 
 Keys: `fold_in(state.rng, state.step)` split once into the D-step z key and the G-step z key.
 
+Precision: the modules compute in their `dtype` (`config.compute_dtype`: float32 or bfloat16) but
+hand back float32 images, logits and features, so the hinge losses, CTC, the gradients at x̃ and the
+balancing coefficient are float32 here; parameters, their gradients and Adam's state are float32.
+
 `batch` holds the real words (`image`, `labels`, `label_lengths`, `image_widths`, `valid`) and the
 fake text (`fake_labels` [B, L] padded with 0, `fake_label_lengths`), drawn on the host from the
 lexicon in the real batch's length bucket so that the shapes repeat.

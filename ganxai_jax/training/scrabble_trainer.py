@@ -36,13 +36,16 @@ _REAL_KEYS = ("image", "labels", "label_lengths", "image_widths", "valid")
 
 
 def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> ScrabbleComponents:
-  """G, D and R of the configured size, their Adam optimizers and the step's options."""
-  generator = word_generators.build_generator(config)
+  """G, D and R of the configured size and compute dtype, their Adam optimizers and the step's options.
+
+  A run folder whose config predates `compute_dtype` computes in float32, as it was trained."""
+  dtype = scrabblegan.compute_dtype(config.get("compute_dtype", "float32"))
+  generator = word_generators.build_generator(config).clone(dtype=dtype)
   conv_impl = generator.conv_impl
   discriminator = scrabblegan.Discriminator(width_multiplier=config.width_multiplier,
                                             attention_resolutions=tuple(config.d_attention),
-                                            conv_impl=conv_impl)
-  recognizer = recognizer_lib.Recognizer(width_multiplier=config.width_multiplier)
+                                            conv_impl=conv_impl, dtype=dtype)
+  recognizer = recognizer_lib.Recognizer(width_multiplier=config.width_multiplier, dtype=dtype)
 
   if config.r_warmup_steps >= config.num_train_steps:
     raise ValueError(f"r_warmup_steps {config.r_warmup_steps} leaves no GAN steps in num_train_steps "
