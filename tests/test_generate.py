@@ -5,6 +5,7 @@ import os
 import pytest
 
 from ganxai_jax import kinds
+from ganxai_jax.evaluation import scrabble_eval
 from ganxai_jax.generators import words as word_generators
 from tests.conftest import run_cli
 
@@ -15,6 +16,17 @@ def test_check_text_rejects_unknown_characters_and_empty_text():
     word_generators.check_text("café au lait")
   with pytest.raises(ValueError, match="empty"):
     word_generators.check_text("   ")
+
+
+def test_eval_examples_spread_over_the_words_asked():
+  asked = [f"{'a' * n}" for n in range(1, 21)]  # Sorted by length, as the evaluation writes them.
+  read = [word.upper() for word in asked]
+  examples = scrabble_eval.spread_examples(asked, read, count=8)
+  assert len(examples) == 8 and examples[0] == {"asked": "a", "read": "A"}
+  assert examples[-1] == {"asked": "a" * 20, "read": "A" * 20}
+  assert len({e["asked"] for e in examples}) == 8
+  assert scrabble_eval.spread_examples(asked[:3], read[:3], count=8) == [
+      {"asked": a, "read": r} for a, r in zip(asked[:3], read[:3])]
 
 
 def test_generate_cli_rejects_unknown_characters_in_one_line(tmp_path):
@@ -51,6 +63,12 @@ def test_tiny_training_through_the_cli_writes_metrics_figures_checkpoints_and_ev
   for key in ("cer", "wer", "fid", "fid_real_vs_real", "style_diversity_features", "style_diversity_pixels"):
     assert scores[key] >= 0, key
   assert scores["num_words"] > 0
+  # Whole generated words: the text G was asked to write and what the evaluation recognizer read.
+  examples = scores["examples"]
+  assert len(examples) == min(scrabble_eval.NUM_EXAMPLES, scores["num_words"])
+  for example in examples:
+    assert set(example) == {"asked", "read"} and isinstance(example["read"], str), example
+    word_generators.check_text(example["asked"])  # A word in the alphabet G writes.
   assert os.path.exists(workdir / "figures" / "samples.png")
   assert (workdir / "checkpoints" / "4").is_dir()
 

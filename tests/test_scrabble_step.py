@@ -143,3 +143,14 @@ def test_warmup_longer_than_the_run_is_a_clear_error():
   config.r_warmup_steps = config.num_train_steps
   with pytest.raises(ValueError, match="r_warmup_steps"):
     scrabble_trainer.build_components(config, mesh)
+
+
+def test_sample_figure_labels_each_column_with_the_word_asked():
+  config, mesh, components, _ = _tiny_setup()
+  config.sample_words = ("Shalom", "it")
+  state = scrabble_trainer.create_state(config, components, mesh)
+  figure = scrabble_trainer.sample_figures(config, components, state, step=3)["samples"]
+  axes = figure.axes[0]
+  assert [t.get_text() for t in axes.get_xticklabels()] == ["Shalom", "it"]
+  assert [t.get_text() for t in axes.get_yticklabels()] == [f"style {s}" for s in range(config.sample_num_styles)]
+  assert "step 3" in axes.get_title()

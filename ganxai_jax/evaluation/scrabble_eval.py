@@ -17,6 +17,8 @@ Protocol (fixed, so numbers compare across runs of the same data set and evaluat
   pairwise distance between styles of the same word, in the same feature space
   (`style_diversity_features`) and as the root-mean-square pixel difference in [-1, 1]
   (`style_diversity_pixels`).
+* Examples: `NUM_EXAMPLES` of the generated words, spread over the word lengths, each as the text G was
+  asked to write and the text the evaluation recognizer read from its image (`examples`).
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from ganxai_jax.generators import words as word_generators
 from ganxai_jax.generators.interface import TrainedGenerator
 
 _CHUNK = 64  # Images per forward pass.
+NUM_EXAMPLES = 8  # Generated words in eval.json's `examples`: {'asked': text, 'read': transcription}.
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -73,6 +76,14 @@ def _pick_words(source: Sequence[dict[str, Any]], count: int, rng: np.random.Gen
     images.append(words_pipeline.scale_image(image))
     texts.append(word)
   return {n: (np.stack(images), texts) for n, (images, texts) in sorted(groups.items())}
+
+
+def spread_examples(asked: Sequence[str], read: Sequence[str], count: int = NUM_EXAMPLES
+                    ) -> list[dict[str, str]]:
+  """`count` (asked, read) pairs at evenly spaced positions of the lists (sorted by length, so the
+  examples cover short and long words alike)."""
+  positions = sorted({int(i) for i in np.round(np.linspace(0, len(asked) - 1, min(count, len(asked))))})
+  return [{"asked": asked[i], "read": read[i]} for i in positions]
 
 
 def mean_pairwise_distance(vectors: np.ndarray) -> float:
@@ -133,7 +144,7 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
       "style_diversity_pixels": float(np.mean(pixel_distances)),
       "num_styles": num_styles, "style_words": list(style_words),
       "protocol": "test words at 32x16n; FID in the eval recognizer's mean relu(batch_norm6) features",
-      "examples": [{"text": r, "read": h} for r, h in zip(references[:20], fake_readings[:20])],
+      "examples": spread_examples(references, fake_readings),
   }
 
 
