@@ -1,9 +1,13 @@
-"""Explanations of a trained generator: `attention`, `directions`, `ganspace`, `sefa`.
+"""Explanations of a trained generator: `attention`, `directions`, `ganspace`, `sefa`, `influence`.
 
 The argument after `:` is a comma-separated list: the method first, then options (`tiny` for tests).
   python -m experiments.explain --config=configs/explain.py:attention --config.generator_workdir=runs/sagan --workdir=runs/sagan_attention
+  python -m experiments.explain --config=configs/explain.py:attention --config.generator_workdir=runs/words_attention --workdir=runs/words_attention_explained
+  python -m experiments.explain --config=configs/explain.py:influence --config.generator_workdir=runs/words --workdir=runs/words_influence
   python -m experiments.explain --config=configs/explain.py:directions --config.generator_workdir=runs/gan --workdir=runs/gan_directions
-Each method writes `WORKDIR/explain.json` (numbers) and `WORKDIR/figures/*.png`.
+Each method writes `WORKDIR/explain.json` (numbers) and `WORKDIR/figures/*.png`. `attention` takes a
+run with self-attention in G (configs/mnist.py:sagan, configs/scrabble.py:cpu,attention); `influence`
+any ScrabbleGAN run.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import ml_collections
 
 from configs import parse_variant
 
-METHODS = ("attention", "directions", "ganspace", "sefa")
+METHODS = ("attention", "directions", "ganspace", "sefa", "influence")
 OPTIONS = ("tiny",)
 
 
@@ -35,6 +39,20 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # A query cell counts as ink at this ink fraction; cells without ink are background, others neither.
   config.attention.ink_query_fraction = 0.5
   config.attention.rollout_residual_weight = 0.5  # Rollout's identity share for the residual path.
+
+  # How far each character of a word reaches in ScrabbleGAN's image (explain/influence.py): squared
+  # gradients of every pixel with respect to each character's filter-bank patch, for the trained G and a
+  # freshly initialised one on the same words.
+  config.influence = ml_collections.ConfigDict()
+  # Lexicon words measured, each by one backward pass per pixel (a 6-character word of the cpu model:
+  # 3072 passes, tens of seconds on 2 cores).
+  config.influence.num_words = 2 if tiny else 8
+  config.influence.num_figure_words = 1 if tiny else 4  # Words with a figure each.
+  # Characters per word; 0: the generator's default (6). tiny: 3, a quarter of the passes of 6.
+  config.influence.word_length = 3 if tiny else 0
+  config.influence.mass_fraction = 0.9  # width_px: the narrowest run of columns holding this share.
+  # Pixels whose backward passes run together (vmapped); memory grows with it.
+  config.influence.pixels_per_call = 64
 
   # Learned latent directions (Voynov & Babenko 2020): direction matrix and reconstructor, trained
   # side by side with the fixed baselines; resumes from WORKDIR/checkpoints.

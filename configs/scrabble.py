@@ -9,6 +9,8 @@ Train (the paper-size model on the synthetic default; resumes when run again), t
 A model small enough for 2 CPU cores (a few thousand steps in under an hour), and IAM:
   python -m experiments.train --config=configs/scrabble.py:cpu --workdir=RUN \
       --config.eval_recognizer_workdir=REC --config.max_minutes=40
+  python -m experiments.train --config=configs/scrabble.py:cpu,attention --workdir=RUN_ATTENTION \
+      --config.eval_recognizer_workdir=REC --config.max_minutes=40
   python -m experiments.train --config=configs/scrabble.py --config.dataset=iam_words \
       --config.manual_dir=IAM_FOLDER --workdir=RUN --config.eval_recognizer_workdir=REC
 
@@ -25,7 +27,8 @@ Train the evaluation recognizer on the synthetic train split (writes OUT/eval.js
   python -m experiments.train_recognizer --config=configs/scrabble.py --workdir=OUT
 
 `get_config(arg)` takes a comma-separated list: `tiny` (the 6-writer test data set, a very small
-model and very short runs, for tests), `cpu` (a quarter-width model, batch 8) and/or one of `iam`,
+model and very short runs, for tests), `cpu` (a quarter-width model, batch 8), `attention` (a SAGAN
+self-attention layer in G, for experiments.explain's attention method) and/or one of `iam`,
 `rimes`, `cvl` (the IAM, RIMES or CVL words from `manual_dir` instead of synthetic words; see
 ganxai_jax/data/{iam,rimes,cvl}_words.py for the folder each reads). RIMES and CVL keep by default
 only the words written in the models' 80-symbol IAM alphabet (the others are dropped and counted);
@@ -49,7 +52,8 @@ DATASET_OPTIONS = {"iam": "iam_words", "rimes": "rimes_words", "cvl": "cvl_words
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The configuration for the comma-separated variant list `arg` (see the module docstring)."""
   # Every part is an option here: they combine (tiny,cpu), none excludes another.
-  _, variants = parse_variant(arg, "configs/scrabble.py", (), ("tiny", "cpu", *DATASET_OPTIONS))
+  _, variants = parse_variant(arg, "configs/scrabble.py", (),
+                              ("tiny", "cpu", "attention", *DATASET_OPTIONS))
   tiny, cpu = "tiny" in variants, "cpu" in variants
   datasets = [DATASET_OPTIONS[v] for v in DATASET_OPTIONS if v in variants]
   if len(datasets) > 1:
@@ -113,6 +117,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.z_dim = 128  # Four chunks: the filter bank's and one per up-block.
   # Heights (8, 16 or 32) after whose G up-block / D down-block a self-attention layer sits.
   config.g_attention = ()
+  if "attention" in variants:
+    # After the second up-block (16 × 16n): there the characters' patches, which met only through
+    # 3×3 convolutions so far, are strokes at one query column per image column, and the 2×2-pooled
+    # keys are 8 columns per character, so a key never straddles two characters' 16-px slots. At 8
+    # a query is a 4 × 2 px cell of coarse glyph features; at 32 the maps are 4 times larger and
+    # only the output convolution is left to use what the layer mixes in.
+    config.g_attention = (16,)
   config.d_attention = ()
   # 'lax', 'shifted_matmul' (faster on XLA:CPU), or 'auto': shifted matmuls on CPU, lax elsewhere.
   config.conv_impl = "auto"

@@ -459,6 +459,12 @@ def check_explain(config: ml_collections.ConfigDict, models: Sequence[str]) -> N
   _number(config, "attention.ink_query_fraction", 0, 1, low_open=True, high_open=False)
   _number(config, "attention.rollout_residual_weight", 0, 1, high_open=False)
 
+  for key in ("num_words", "pixels_per_call"):
+    _int(config, f"influence.{key}", 1)
+  _int(config, "influence.num_figure_words", 0, zero="no figures")
+  _int(config, "influence.word_length", 0, zero="the generator's")
+  _number(config, "influence.mass_fraction", 0, 1, low_open=True, high_open=False)
+
   _choice(config, "directions.kind", directions.TRAINABLE_KINDS)
   baselines = _get(config, "directions.baselines")
   fixed = tuple(k for k in directions.DIRECTION_KINDS if k not in directions.TRAINABLE_KINDS)

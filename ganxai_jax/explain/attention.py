@@ -13,6 +13,12 @@ the fraction of ink pixels in each cell.
 
 Ink is decided per pixel by `ganxai_jax.evaluation.measure.ink_mask` (bright ink for MNIST in [-1, 1],
 dark ink for handwriting).
+
+Character slots (words). ScrabbleGAN writes character i of an n-character word from its own filter-bank
+patch, which the up-blocks grow into image columns [16·i, 16·(i+1)) of the 16n-px-wide image: the
+slots split the image width into n equal parts. A query cell belongs to the slot of its centre column;
+a key cell's mass is shared among slots by the fraction of its pixel columns in each (the same
+pixel-to-cell map as above), so keys on a pooled grid are read exactly as the ink score reads them.
 """
 from __future__ import annotations
 
@@ -168,6 +174,62 @@ def ink_attention_mass(maps: np.ndarray, images: np.ndarray, query_hw: tuple[int
       "num_mixed_queries": int((~ink_queries & ~background_queries).sum()),
       "num_images": int(batch),
   }
+
+
+def column_slots(width: int, num_slots: int) -> np.ndarray:
+  """Slot `[W]` of every pixel column when `num_slots` equal slots split a `width`-px image (a word of
+  `num_slots` characters); a ValueError if they do not split it evenly."""
+  if num_slots < 1 or width % num_slots:
+    raise ValueError(f"{num_slots} character slots do not split an image {width} px wide evenly")
+  return np.arange(width) // (width // num_slots)
+
+
+def key_slot_fractions(image_hw: tuple[int, int], query_hw: tuple[int, int], pool_kv: bool,
+                       num_slots: int) -> np.ndarray:
+  """`[wk, S]`: the fraction of each key column's pixel columns that lie in each character slot (rows
+  sum to 1); `pool_kv=False` gives the query grid's columns."""
+  _, cols = pixel_to_cell(image_hw, query_hw, pool_kv)
+  slots = column_slots(image_hw[1], num_slots)
+  key_w = key_grid_shape(*query_hw, pool_kv)[1]
+  counts = np.zeros((key_w, num_slots))
+  np.add.at(counts, (cols, slots), 1.0)
+  return counts / counts.sum(1, keepdims=True)
+
+
+def query_column_slots(image_hw: tuple[int, int], query_hw: tuple[int, int], num_slots: int) -> np.ndarray:
+  """`[w]`: the character slot of each query column, that of the cell's centre pixel column."""
+  scale = image_hw[1] / query_hw[1]
+  centres = np.minimum(((np.arange(query_hw[1]) + 0.5) * scale).astype(np.int64), image_hw[1] - 1)
+  return column_slots(image_hw[1], num_slots)[centres]
+
+
+def character_attention_shares(maps: np.ndarray, image_hw: tuple[int, int], query_hw: tuple[int, int],
+                               pool_kv: bool, num_slots: int) -> dict[str, float]:
+  """Where a word's queries attend by character, for maps `[B, N_q, N_k]` of images `image_hw` holding
+  `num_slots` characters each.
+
+  For every query: the attention on its own character's slot (`own`), on the slots of the characters
+  beside it, ±1 (`neighbours`; one for the first and last character), and on the rest of the word
+  (`rest`); the three sum to the map's total, 1. Each comes with its uniform baseline, the share of
+  the keys those slots hold (what a map that ignored content would give). Returns the means over all
+  queries of the batch, the baselines likewise, `num_characters` and `num_queries`.
+  """
+  maps = np.asarray(maps, dtype=np.float64)
+  key_w = key_grid_shape(*query_hw, pool_kv)[1]
+  if maps.shape[1] != query_hw[0] * query_hw[1] or maps.shape[2] % key_w:
+    raise ValueError(f"maps {maps.shape} do not fit query grid {query_hw} with pool_kv={pool_kv}")
+  key_fraction = key_slot_fractions(image_hw, query_hw, pool_kv, num_slots)[np.arange(maps.shape[2]) % key_w]
+  query_slot = query_column_slots(image_hw, query_hw, num_slots)[np.arange(maps.shape[1]) % query_hw[1]]
+  distance = np.abs(query_slot[:, None] - np.arange(num_slots)[None, :])        # [N_q, S]
+  regions = {"own": distance == 0, "neighbours": distance == 1, "rest": distance > 1}
+  slot_mass = np.einsum("bqk,ks->bqs", maps, key_fraction)                      # [B, N_q, S]
+  uniform = key_fraction.mean(0)                                                # [S]
+  result = {}
+  for name, region in regions.items():
+    result[name] = float((slot_mass * region[None]).sum(-1).mean())
+    result[f"{name}_baseline"] = float((uniform[None, :] * region).sum(-1).mean())
+  result.update(num_characters=int(num_slots), num_queries=int(maps.shape[0] * maps.shape[1]))
+  return result
 
 
 def mean_query_maps(maps: np.ndarray, images: np.ndarray, query_hw: tuple[int, int], pool_kv: bool,

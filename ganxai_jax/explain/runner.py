@@ -13,7 +13,7 @@ from typing import Any, Callable
 import ml_collections
 
 from ganxai_jax.errors import UsageError
-from ganxai_jax.explain import attention_report, directions_report
+from ganxai_jax.explain import attention_report, directions_report, influence
 from ganxai_jax.generators.interface import TrainedGenerator
 from ganxai_jax.run import workdir as workdir_lib
 
@@ -21,6 +21,7 @@ from ganxai_jax.run import workdir as workdir_lib
 METHODS = {
     "attention": attention_report.run,
     "directions": directions_report.run,
+    "influence": influence.run,
     "ganspace": directions_report.run,
     "sefa": directions_report.run,
 }

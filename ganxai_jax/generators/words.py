@@ -3,12 +3,17 @@
 The latent is the whole z; the condition a word (`{'chars': [B, L]}` character ids). Explanations draw
 words of one length from the lexicon, so every image of a batch has the same width. `write_words` and
 `text_figure` write any text: one row per style (z), the same z for every word of a row.
+
+For the influence explanation: `filter_bank_render_fn` renders with an offset added to the character
+filter bank's output (the input whose gradient says how much each character moves each pixel), and
+`fresh` is the same G freshly initialised, as training starts it.
 """
 from __future__ import annotations
 
 import functools
 from typing import Any, Sequence
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import matplotlib.figure
@@ -75,6 +80,62 @@ def wrap(module: scrabblegan.Generator, variables: Any, step: int = 0, dataset: 
 def from_config(config: ml_collections.ConfigDict, variables: Any, step: int = 0) -> TrainedGenerator:
   """The generator a run's config describes, with its trained inference variables."""
   return wrap(build_generator(config), variables, step, config.get("dataset", ""))
+
+
+def condition_texts(condition: Condition) -> list[str]:
+  """The words a condition `{'chars': [B, L]}` asks for, blanks (padding) dropped."""
+  return [text_lib.decode(row) for row in np.asarray(condition["chars"])]
+
+
+def fresh(generator: TrainedGenerator, seed: int) -> TrainedGenerator:
+  """The generator's model freshly initialised from `seed` as training initialises it (N(0, 0.02)
+  weights, spectral-norm vectors drawn, batch statistics at 0 and 1): the untrained baseline."""
+  module = generator.module
+  variables = module.init(jax.random.key(seed), jnp.zeros((2, module.z_dim)), jnp.ones((2, 1), jnp.int32))
+  return wrap(module, variables, step=0, dataset=generator.dataset, word_length=generator.word_length)
+
+
+def _is_filter_bank_call(context: nn.module.InterceptorContext) -> bool:
+  return isinstance(context.module, scrabblegan.CharFilterBank) and context.method_name == "__call__"
+
+
+def filter_bank_shape(generator: TrainedGenerator, chars: Any) -> tuple[int, ...]:
+  """Shape `[B, 4, 4n, C]` of the character filter bank's output for words `chars` `[B, n]`: character
+  i fills its columns 4i..4i+3 (`scrabblegan.CharFilterBank`)."""
+  shapes = []
+
+  def record(next_fun, args, kwargs, context):
+    out = next_fun(*args, **kwargs)
+    if _is_filter_bank_call(context):
+      shapes.append(tuple(out.shape))
+    return out
+
+  chars = jnp.asarray(chars)
+  with nn.intercept_methods(record):
+    # A new function each time: JAX caches traces by function, and a cached trace records nothing.
+    jax.eval_shape(lambda *args: generator.aux_fn(*args), generator.variables,
+                   jnp.zeros((len(chars), generator.latent_dim)), {"chars": chars})
+  return shapes[0]
+
+
+@functools.lru_cache(maxsize=16)
+def filter_bank_render_fn(module: scrabblegan.Generator):
+  """`(variables, z, chars, bank_offset) -> images [B, 32, 16n, 1]`: G in inference mode with
+  `bank_offset` (shaped as `filter_bank_shape`) added to the character filter bank's output. At a zero
+  offset the images are G's; the gradient with respect to the offset is the gradient with respect to
+  each character's patch, which the model takes from no other input. Pure and jit-friendly (the offset
+  is added through a flax method interceptor, so the model needs no hook)."""
+
+  def render(variables, z, chars, bank_offset):
+    def add_offset(next_fun, args, kwargs, context):
+      out = next_fun(*args, **kwargs)
+      return out + bank_offset.astype(out.dtype) if _is_filter_bank_call(context) else out
+
+    with nn.intercept_methods(add_offset):
+      images, _ = module.apply(variables, z, chars, train=False)
+    return images
+
+  return render
 
 
 # ---- Writing text ----------------------------------------------------------------------------------
