@@ -93,7 +93,7 @@ BAD_INPUT = [
     ("generate", ["--workdir={scrabble_run}", f"--text={'a' * 21}", "--output={tmp}/x.png"], ["at most 20"]),
     # explain
     ("explain", ["--config=configs/explain.py:lime", "--config.generator_workdir={mnist_run}", "--workdir={out}"],
-     ["'lime'", "attention, directions, ganspace, sefa"]),
+     ["'lime'", "attention, directions, ganspace, sefa, influence"]),
     ("explain", [DIRECTIONS, "--config.generator_workdir={empty}", "--workdir={out}"],
      ["config.generator_workdir=", "holds no config.json"]),
     ("explain", [DIRECTIONS, "--config.generator_workdir={mnist_run}", "--workdir={out}",
@@ -106,7 +106,7 @@ BAD_INPUT = [
     ("sweep", [MNIST, "--sweep=no_key=1", "--workdir={out}"], ["'no_key'"]),
     ("sweep", [MNIST, "--sweep=seed=0", "--workdir={out}", "--config.beta1=1.0"], ["config.beta1=1.0"]),
     # show_data
-    ("show_data", ["--config=configs/scrabble.py:huge", "--workdir={out}"], ["'huge'", "tiny, cpu, iam"]),
+    ("show_data", ["--config=configs/scrabble.py:huge", "--workdir={out}"], ["'huge'", "tiny, cpu, attention, iam, rimes, cvl"]),
     ("show_data", ["--config=configs/scrabble.py:iam", "--workdir={out}"], ["config.manual_dir=None", "IAM"]),
     ("show_data", [SCRABBLE, "--workdir={out}", "--config.dataset=iam"],
      ["config.dataset='iam'", "'synthetic_handwriting', 'iam_words'"]),
@@ -312,7 +312,7 @@ BAD_VALUES = [
     ("explain", "explain:sefa,tiny", "sefa.min_consistency", 1.5, "a number in [0, 1]"),
     ("explain", "explain:sefa,tiny", "sefa.word", "two words", "one word"),
     ("explain", "explain:attention,tiny", "attention.ink_query_fraction", 0.0, "a number in (0, 1]"),
-    ("explain", "explain:attention,tiny", "method", "lime", "'attention', 'directions', 'ganspace', 'sefa'"),
+    ("explain", "explain:attention,tiny", "method", "lime", "'attention', 'directions', 'influence', 'ganspace', 'sefa'"),
 ]
 _CONFIG_MODULES = {"mnist": mnist_configs, "scrabble": scrabble_configs, "explain": explain_configs}
 
@@ -386,8 +386,8 @@ def test_every_variant_string_still_works(module, arg, expected):
 @pytest.mark.parametrize("module, arg, expected", [
     (mnist_configs, "wgan", "configs/mnist.py takes variants: gan, cgan, sagan, infogan; options: tiny"),
     (mnist_configs, "gan,cgan", "'gan' and 'cgan' are both variants"),
-    (scrabble_configs, "gpu", "configs/scrabble.py takes options: tiny, cpu, iam"),
-    (explain_configs, "directions,huge", "variants: attention, directions, ganspace, sefa; options: tiny"),
+    (scrabble_configs, "gpu", "configs/scrabble.py takes options: tiny, cpu, attention, iam, rimes, cvl"),
+    (explain_configs, "directions,huge", "variants: attention, directions, ganspace, sefa, influence; options: tiny"),
 ])
 def test_an_unknown_variant_lists_what_the_file_takes(module, arg, expected):
   with pytest.raises(UsageError, match=expected) as error:

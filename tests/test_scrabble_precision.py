@@ -14,6 +14,7 @@ from ganxai_jax.errors import ConfigError
 from ganxai_jax.run import parallel
 from ganxai_jax.training import scrabble_step
 from ganxai_jax.training import scrabble_trainer
+from tests.test_scrabble_step import tiny_batch
 
 NETS = ("generator", "discriminator", "recognizer")
 # bfloat16 keeps 8 bits of mantissa (relative rounding 2^-9 = 0.2% per operation); a few dozen
@@ -43,17 +44,6 @@ def _config(compute_dtype: str):
   return config
 
 
-def _batch(mesh):
-  rng = np.random.default_rng(0)
-  batch = {"image": rng.uniform(-1, 1, (4, 32, 48, 1)).astype(np.float32),
-           "labels": rng.integers(1, 81, (4, 3)).astype(np.int32),
-           "label_lengths": np.full((4,), 3, np.int32), "image_widths": np.full((4,), 48, np.int32),
-           "valid": np.ones((4,), bool),
-           "fake_labels": rng.integers(1, 81, (4, 3)).astype(np.int32),
-           "fake_label_lengths": np.full((4,), 3, np.int32)}
-  return parallel.global_batch(batch, mesh)
-
-
 def _sub_jaxprs(eqn):
   for value in eqn.params.values():
     for item in value if isinstance(value, (tuple, list)) else (value,):
@@ -79,7 +69,7 @@ def one_step():
   """For each compute dtype: the state before, the state after one full step (D, R and G) and its
   metrics, and the step's (primitive, operand dtypes) counts. Both start from the same state."""
   mesh = parallel.make_mesh(jax.devices()[:1])
-  batch = _batch(mesh)
+  batch = tiny_batch(mesh)
   results = {}
   for compute_dtype in ("float32", "bfloat16"):
     config = _config(compute_dtype)

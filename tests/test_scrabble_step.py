@@ -55,11 +55,8 @@ def test_lexicon_text_fills_the_bucket_and_repeats_for_a_step():
   assert not np.array_equal(batch["fake_labels"], other["fake_labels"])
 
 
-def _tiny_setup(g_schedule_steps=1):
-  config = scrabble.get_config("tiny")
-  config.conv_impl = "lax"
-  mesh = parallel.make_mesh(jax.devices()[:1])
-  components = scrabble_trainer.build_components(config, mesh)
+def tiny_batch(mesh):
+  """A batch of 4 real 3-letter words (random pixels) and 4 fake texts, for the `tiny` config."""
   rng = np.random.default_rng(0)
   batch = {"image": rng.uniform(-1, 1, (4, 32, 48, 1)).astype(np.float32),
            "labels": rng.integers(1, 81, (4, 3)).astype(np.int32),
@@ -67,7 +64,15 @@ def _tiny_setup(g_schedule_steps=1):
            "valid": np.ones((4,), bool),
            "fake_labels": rng.integers(1, 81, (4, 3)).astype(np.int32),
            "fake_label_lengths": np.full((4,), 3, np.int32)}
-  return config, mesh, components, parallel.global_batch(batch, mesh)
+  return parallel.global_batch(batch, mesh)
+
+
+def _tiny_setup(g_schedule_steps=1):
+  config = scrabble.get_config("tiny")
+  config.conv_impl = "lax"
+  mesh = parallel.make_mesh(jax.devices()[:1])
+  components = scrabble_trainer.build_components(config, mesh)
+  return config, mesh, components, tiny_batch(mesh)
 
 
 def _leaves(tree):

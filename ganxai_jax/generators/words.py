@@ -182,10 +182,12 @@ def render_words(generator: TrainedGenerator, words: Sequence[str], z: np.ndarra
 
 def text_figure(generator: TrainedGenerator, words: Sequence[str], num_styles: int, seed: int,
                 title: str = "") -> matplotlib.figure.Figure:
-  """A figure with one row per style, the same z across the words of a row."""
+  """A figure with one row per style, the same z across the words of a row, each column labelled with
+  the word it was asked to write."""
   z = style_latents(seed, num_styles, generator.latent_dim)
   rows = render_words(generator, words, z)
-  return handwriting_viz.sample_grid_figure(rows, [f"style {s}" for s in range(num_styles)], title=title)
+  return handwriting_viz.sample_grid_figure(rows, [f"style {s}" for s in range(num_styles)],
+                                            column_labels=list(words), title=title)
 
 
 def write_words(generator: TrainedGenerator, words: Sequence[str], z: np.ndarray, batch: int = 64

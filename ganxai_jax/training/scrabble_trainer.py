@@ -31,7 +31,6 @@ from ganxai_jax.run import loop, parallel
 from ganxai_jax.run import workdir as workdir_lib
 from ganxai_jax.run.state import TrainState, init_net
 from ganxai_jax.training.scrabble_step import ScrabbleComponents, make_schedule, make_train_step
-from ganxai_jax.viz import handwriting as handwriting_viz
 
 _REAL_KEYS = ("image", "labels", "label_lengths", "image_widths", "valid")
 
@@ -131,12 +130,9 @@ def sample_figures(config: ml_collections.ConfigDict, components: ScrabbleCompon
                    step: int) -> dict[str, Any]:
   """Fixed words (`config.sample_words`) in fixed styles (one z per row, seeded by `config.seed`), each
   column labelled with the word it was asked to write."""
-  generator = trained_generator(components, state)
-  words = list(config.sample_words)
-  rows = word_generators.render_words(
-      generator, words, word_generators.style_latents(config.seed, config.sample_num_styles, generator.latent_dim))
-  figure = handwriting_viz.sample_grid_figure(
-      rows, [f"style {s}" for s in range(len(rows))], column_labels=words,
+  figure = word_generators.text_figure(
+      trained_generator(components, state), list(config.sample_words), config.sample_num_styles,
+      seed=config.seed,
       title=f"ScrabbleGAN, step {step}: one style (z) per row, the text asked above each column")
   return {"samples": figure}
 
