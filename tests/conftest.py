@@ -1,11 +1,21 @@
 """Test-wide setup: 8 fake CPU devices (set before JAX starts), absl flags parsed, shared tiny data."""
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 # Must happen before jax is imported anywhere: 8 fake devices for the data-parallel tests.
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One persistent compilation cache for the whole session: the xdist workers and every CLI subprocess
+# (they inherit this environment) compile the same tiny programs, and a cached one loads in milliseconds.
+# The process that makes the folder removes it when it exits.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="ganxai-test-xla-cache-")
+  os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+  atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 import pytest  # noqa: E402
 from absl import flags  # noqa: E402
