@@ -1,5 +1,6 @@
 """Tests of the IAM words builder on a small fixture in IAM's exact layout."""
 import collections
+import json
 import os
 
 import ml_collections
@@ -10,6 +11,7 @@ from PIL import Image
 from ganxai_jax.data import handwriting
 from ganxai_jax.data import iam_words
 from ganxai_jax.data import text
+from tests.conftest import run_cli
 
 # The headers of the release's ascii/words.txt and ascii/forms.txt.
 WORDS_TXT_HEADER = """\
@@ -335,3 +337,70 @@ def test_selection_counts_and_small_folders_still_get_a_test_writer(tmp_path):
   assert split["train"] and split["test"]
   test_forms = {r.form_id for r in split["test"]}
   assert not test_forms & {r.form_id for r in split["train"]}
+
+
+# Three writers' forms in the release's layout: two for train, one for test, by the partition lists.
+PROTOCOL_FORMS = {"a01-000u": (0, "train", ("the", "word", "hand", "wrote")),
+                  "b02-010": (552, "train", ("was", "stop", "hand", "letter")),
+                  "c03-003": (7, "test", ("the", "word", "hand", "wrote"))}
+
+
+def make_protocol_fixture(root) -> str:
+  """An IAM folder (words.txt, forms.txt, word images, partition lists) with 8 train and 4 test words."""
+  root = str(root)
+  lines, forms, lists = [WORDS_TXT_HEADER], [FORMS_TXT_HEADER], {"train": [], "test": []}
+  i = 0
+  for form, (writer, split, words) in PROTOCOL_FORMS.items():
+    forms.append(f"{form} {writer:03d} 1 all 1 1 {len(words)} {len(words)}\n")
+    lists[split].append(f"{form}-00\n")
+    folder = os.path.join(root, "words", form.split("-")[0], form)
+    os.makedirs(folder)
+    for position, word in enumerate(words):
+      word_id = f"{form}-00-{position:02d}"
+      lines.append(words_txt_line(word_id, "ok", "NN", word, i, ten_fields=False))
+      _write_png(os.path.join(folder, word_id + ".png"), (30 * len(word), 50), i)
+      i += 1
+  for name, content in (("words.txt", lines), ("forms.txt", forms), ("trainset.txt", lists["train"]),
+                        ("validationset1.txt", []), ("validationset2.txt", []),
+                        ("testset.txt", lists["test"])):
+    with open(os.path.join(root, name), "w", encoding="utf-8") as fh:
+      fh.writelines(content)
+  return root
+
+
+def test_iam_evaluation_protocol_through_the_clis(tmp_path):
+  """The README's IAM protocol on a folder in the release's layout: the evaluation recognizer trained
+  on IAM's train split, a ScrabbleGAN trained on it, and `experiments.evaluate` scoring the test words."""
+  iam = make_protocol_fixture(tmp_path / "iam")
+  common = ["--config=configs/scrabble.py:tiny,iam", f"--config.manual_dir={iam}",
+            f"--config.data_dir={tmp_path / 'tfds'}", "--config.bucket_size=10"]
+  recognizer, run = tmp_path / "recognizer", tmp_path / "run"
+  run_cli("experiments.train_recognizer", *common, f"--workdir={recognizer}", "--config.recognizer.num_steps=2")
+  assert json.loads((recognizer / "eval.json").read_text())["num_words"] == 4  # IAM's test words.
+  run_cli("experiments.train", *common, f"--workdir={run}", f"--config.eval_recognizer_workdir={recognizer}",
+          "--config.conv_impl=lax", "--config.num_train_steps=2")
+  trained = json.loads((run / "eval.json").read_text())
+  assert trained["dataset"] == "iam_words" and trained["num_words"] == 4
+  assert trained["split_rule"].startswith("IAM's large writer independent text line recognition task")
+  # The floor: the 4 training words that share a test word's length (the, word, hand, hand; not `wrote`).
+  assert trained["fid_real_vs_real_num_words"] == 4 and trained["fid_real_vs_real"] >= 0
+  assert {example["asked"] for example in trained["examples"]} == {"the", "word", "hand", "wrote"}
+  for key in ("cer", "wer", "real_cer", "real_wer", "fid"):
+    assert trained[key] >= 0, key
+
+  os.remove(run / "eval.json")
+  run_cli("experiments.evaluate", f"--workdir={run}")
+  again = json.loads((run / "eval.json").read_text())
+  for key in ("num_words", "split_rule", "examples", "fid_real_vs_real_num_words"):
+    assert again[key] == trained[key], key
+  for key in ("cer", "wer", "fid", "fid_real_vs_real"):
+    assert again[key] == pytest.approx(trained[key], rel=1e-4), key
+
+
+def test_split_rule_says_how_the_splits_were_made():
+  assert iam_words.split_rule(with_partition=True, with_forms=True, test_percent=10).startswith(
+      "IAM's large writer independent text line recognition task: train = trainset.txt")
+  assert iam_words.split_rule(with_partition=False, with_forms=True, test_percent=10) == (
+      "writer-disjoint hash split: 10% of the writers (forms.txt) in test, the rest in train")
+  assert iam_words.split_rule(with_partition=False, with_forms=False, test_percent=25) == (
+      "writer-disjoint hash split: 25% of the forms (no forms.txt: writers unknown) in test, the rest in train")

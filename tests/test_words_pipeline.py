@@ -4,6 +4,7 @@ import pytest
 
 from ganxai_jax.data import text
 from ganxai_jax.data import words_pipeline
+from ganxai_jax.errors import UsageError
 
 
 def _fake_source(num_examples: int = 60, seed: int = 0, with_style: bool = True):
@@ -104,5 +105,5 @@ def test_processes_get_disjoint_slices_of_the_same_global_batch():
 
 
 def test_too_few_examples_for_a_batch_is_a_clear_error():
-  with pytest.raises(ValueError, match="No complete batch"):
+  with pytest.raises(UsageError, match=r"batch size 64: no complete batch .* the 5 words of this split"):
     words_pipeline.make_words_dataset(_fake_source(5), 64, 1, process_index=0, process_count=1)

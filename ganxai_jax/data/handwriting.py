@@ -107,6 +107,19 @@ def load_split(config: ml_collections.ConfigDict, split: str) -> Sequence[Mappin
   return builder.as_data_source(split)
 
 
+def split_rule(config: ml_collections.ConfigDict) -> str:
+  """How the configured data set's train and test splits were made, in words, for eval.json."""
+  if config.dataset == "synthetic_handwriting":
+    return "synthetic writers, disjoint between train and test (the builder's fixed split)"
+  builder = prepare(config)
+  rule = builder.info.metadata.get("split_rule")
+  if rule:
+    return rule
+  if config.dataset == "iam_words":  # Prepared before the rule was recorded.
+    return "not recorded (prepared by an earlier version of the builder)"
+  return f"the release's own sets ({config.dataset}; see ganxai_jax/data/{config.dataset}.py)"
+
+
 def make_batches(config: ml_collections.ConfigDict, source: Sequence[Mapping[str, Any]],
                  batch_size: int, train: bool, lengths: np.ndarray | None = None) -> grain.IterDataset:
   """Bucketed batches of `source`: shuffled and endless for training, one padded pass otherwise."""

@@ -446,6 +446,15 @@ def assign_splits(records: list[WordRecord], partition: dict[str, set[str]] | No
   return by_split, unassigned
 
 
+def split_rule(with_partition: bool, with_forms: bool, test_percent: int) -> str:
+  """How `assign_splits` made the splits, in words (kept in the data set's metadata, and in eval.json)."""
+  if with_partition:
+    return ("IAM's large writer independent text line recognition task: train = trainset.txt, "
+            "validation = validationset1.txt + validationset2.txt, test = testset.txt")
+  unit = "writers (forms.txt)" if with_forms else "forms (no forms.txt: writers unknown)"
+  return f"writer-disjoint hash split: {test_percent}% of the {unit} in test, the rest in train"
+
+
 @dataclasses.dataclass(frozen=True)
 class WordImage:
   """One word to write as an example: its key, image file, transcription and further features."""
@@ -589,8 +598,10 @@ class IamWords(WordImagesBuilder):
     forms_txt = _find_file(manual_dir, "forms.txt")
     writers = form_writers(parse_forms_txt(forms_txt)) if forms_txt else {}
     records = parse_words_txt(words_txt)
-    by_split, unassigned = assign_splits(records, read_partition(manual_dir), writers,
-                                         self.builder_config.test_percent)
+    partition = read_partition(manual_dir)
+    by_split, unassigned = assign_splits(records, partition, writers, self.builder_config.test_percent)
+    self.info.metadata["split_rule"] = split_rule(partition is not None, bool(writers),
+                                                  self.builder_config.test_percent)
     self.dropped = {}
     if unassigned:
       self._record_dropped("unassigned", collections.Counter(not_in_partition=unassigned))

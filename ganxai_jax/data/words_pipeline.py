@@ -36,6 +36,7 @@ import numpy as np
 
 from ganxai_jax.data import iam_words
 from ganxai_jax.data import text
+from ganxai_jax.errors import UsageError
 
 IMAGE_HEIGHT = iam_words.IMAGE_HEIGHT
 WIDTH_PER_CHAR = iam_words.WIDTH_PER_CHAR
@@ -97,8 +98,10 @@ class _BatchIndices(Sequence):
     self._batches_per_epoch = len(epoch_batches(lengths, batch_size, bucket_size, seed, 0,
                                                 shuffle, drop_remainder))
     if self._batches_per_epoch == 0:
-      raise ValueError(f"No complete batch of {batch_size} fits in any length bucket of "
-                       f"{len(lengths)} examples; lower batch_size or raise bucket_size.")
+      # A data folder too small for the batch is bad input, not a bug: a one-line error.
+      raise UsageError(f"batch size {batch_size}: no complete batch fits in any length bucket "
+                       f"(bucket_size={bucket_size}) of the {len(lengths)} words of this split; "
+                       f"lower the batch size or raise bucket_size.")
     self._num_epochs = _UNBOUNDED_EPOCHS if num_epochs is None else num_epochs
     self._batch_size = batch_size
     self._process_index = process_index

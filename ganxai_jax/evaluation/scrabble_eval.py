@@ -12,7 +12,11 @@ Protocol (fixed, so numbers compare across runs of the same data set and evaluat
 * FID: Fréchet distance between generated and real test words in the evaluation recognizer's feature
   space: ReLU of its last batch norm (the input of its classifier), averaged over each word's frames
   (T = W/4 + 1), on whole words at height 32. `fid_real_vs_real` is the same distance between as many
-  real training words (same lengths) and the real test words: the floor for this sample size.
+  real training words (same lengths) and the real test words: the floor for this sample size
+  (`fid_real_vs_real_num_words` training words; a small data set may lack training words of some
+  test lengths, and with fewer than two the floor is None).
+* Split: `split_rule` says how the data set's train and test splits were made (for IAM, the standard
+  partition lists when present, else a writer-disjoint hash split).
 * Style diversity: `eval_style_words` words each written in `eval_num_styles` styles; the mean
   pairwise distance between styles of the same word, in the same feature space
   (`style_diversity_features`) and as the root-mean-square pixel difference in [-1, 1]
@@ -113,13 +117,15 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
     real_features.append(features)
     references += words
 
-  # The floor: real training words of the same lengths against the real test words.
+  # The floor: real training words of the same lengths against the real test words. A small data set
+  # may lack training words of some test lengths: the floor then uses the ones it has, and says how many.
   train_groups = _pick_words(train_source, 4 * num_words, rng)
   train_features = []
   for length, (real_images, _) in test_groups.items():
     if length in train_groups:
       train_features.append(read_and_embed(recognizer, r_variables,
                                            train_groups[length][0][:len(real_images)])[1])
+  floor_words = sum(len(features) for features in train_features)
 
   fake_rates = text.character_and_word_error_rates(references, fake_readings)
   real_rates = text.character_and_word_error_rates(references, real_readings)
@@ -138,7 +144,10 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
       "cer": fake_rates["cer"], "wer": fake_rates["wer"],
       "real_cer": real_rates["cer"], "real_wer": real_rates["wer"],
       "fid": frechet_distance(fake_features, real_features),
-      "fid_real_vs_real": frechet_distance(np.concatenate(train_features), real_features),
+      # None when fewer than two training words share a test word's length: no floor to give.
+      "fid_real_vs_real": (frechet_distance(np.concatenate(train_features), real_features)
+                           if floor_words >= 2 else None),
+      "fid_real_vs_real_num_words": floor_words,
       "num_words": len(references),
       "style_diversity_features": float(np.mean(feature_distances)),
       "style_diversity_pixels": float(np.mean(pixel_distances)),
@@ -157,4 +166,5 @@ def evaluate(config: ml_collections.ConfigDict, generator: TrainedGenerator) -> 
                               style_words=list(config.eval_style_words), seed=config.seed)
   scores["eval_recognizer_workdir"] = config.eval_recognizer_workdir
   scores["dataset"] = config.dataset
+  scores["split_rule"] = handwriting.split_rule(config)
   return scores
