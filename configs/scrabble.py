@@ -96,6 +96,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.cvl.min_width_per_char = 5.33
   config.cvl.max_width_per_char = 48.0
 
+  # Semi-supervised training (ScrabbleGAN's): D sees unlabeled word images as its real words, R only the
+  # labeled ones. source '' (off), 'folder' (every image file under `folder`, e.g. IAM's words/ or the
+  # user's scans, resized to height 32 and 16 px per character slot) or 'train_split' (the data set's
+  # own training words without their labels; `disjoint` keeps them to the other half of the writers).
+  config.unlabeled = ml_collections.ConfigDict()
+  config.unlabeled.source = ""
+  config.unlabeled.folder = ""
+  config.unlabeled.disjoint = False
+
   # ---- Evaluation recognizer (experiments/train_recognizer.py) ------------------------------------
   # Trained apart from the GAN, on real (here synthetic) training words only, to score generated
   # words by CER/WER. width_multiplier scales ScrabbleGAN's R channels (1.0: 5.6 M parameters).

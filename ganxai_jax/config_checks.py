@@ -412,6 +412,21 @@ def check_scrabble(config: ml_collections.ConfigDict) -> None:
   _int(config, "eval_num_words", 1)
   _int(config, "eval_num_styles", 1)
   _words(config, "eval_style_words")
+  if "unlabeled" in config:  # Run folders from before semi-supervised training have none.
+    _check_unlabeled(config)
+
+
+def _check_unlabeled(config: ml_collections.ConfigDict) -> None:
+  _choice(config, "unlabeled.source", handwriting.UNLABELED_SOURCES)
+  _bool(config, "unlabeled.disjoint")
+  folder = _get(config, "unlabeled.folder")
+  if config.unlabeled.source == "folder" and not (isinstance(folder, str) and folder
+                                                  and os.path.isdir(os.path.expanduser(folder))):
+    fail("config.unlabeled.folder", folder, "must be an existing folder of word images when "
+          "config.unlabeled.source='folder'")
+  if config.unlabeled.disjoint and config.unlabeled.source != "train_split":
+    fail("config.unlabeled.disjoint", True, "needs config.unlabeled.source='train_split' (a folder is "
+          f"another set of images already; source is {config.unlabeled.source!r})")
 
 
 def check_scrabble_run(name: str, path: str, run_config: dict[str, Any]) -> None:

@@ -24,10 +24,14 @@ from ganxai_jax.data import iam_words
 from ganxai_jax.data import prepare as prepare_lib
 from ganxai_jax.data import rimes_words
 from ganxai_jax.data import synthetic_handwriting
+from ganxai_jax.data import unlabeled
 from ganxai_jax.data import words_pipeline
 from ganxai_jax.errors import ConfigError
 
 DATASETS = ("synthetic_handwriting", "iam_words", "rimes_words", "cvl_words")
+# Where semi-supervised training finds D's unlabeled words (config.unlabeled.source): none, a folder of
+# word images, or the labeled data set's own train split read without its labels.
+UNLABELED_SOURCES = ("", "folder", "train_split")
 # The data sets read from a folder the user downloaded: what checks the folder, what it must hold.
 MANUAL_DATASETS = {
     "iam_words": (iam_words.check_manual_dir, iam_words.IAM_WORDS_INSTRUCTIONS),
@@ -118,6 +122,44 @@ def split_rule(config: ml_collections.ConfigDict) -> str:
   if config.dataset == "iam_words":  # Prepared before the rule was recorded.
     return "not recorded (prepared by an earlier version of the builder)"
   return f"the release's own sets ({config.dataset}; see ganxai_jax/data/{config.dataset}.py)"
+
+
+def semi_supervised_sources(config: ml_collections.ConfigDict, train_source: Sequence[Mapping[str, Any]]
+                            ) -> tuple[Sequence[Mapping[str, Any]], np.ndarray | None,
+                                       unlabeled.UnlabeledImages | None]:
+  """The labeled words (R's, and D's unless unlabeled words are configured), their lengths if known, and
+  D's unlabeled words, from `config.unlabeled` (absent in run folders from before it: none).
+
+  `source='folder'` reads `config.unlabeled.folder`; `'train_split'` reads the train split's images
+  without labels, all of them, or with `disjoint` the other half of its writers than the labeled
+  words (`unlabeled.writer_halves`)."""
+  options = config.get("unlabeled")
+  if options is None or not options.source:
+    return train_source, None, None
+  if options.source == "folder":
+    images, lengths, dropped = unlabeled.read_folder(os.path.expanduser(options.folder),
+                                                     config.lexicon_max_length)
+    return train_source, None, unlabeled.UnlabeledImages(
+        images.__getitem__, lengths, config.seed, config.bucket_size,
+        f"{len(images)} word images of {options.folder} (dropped: {dict(dropped) or 'none'})")
+  if options.source != "train_split":
+    raise ValueError(f"Unknown unlabeled source {options.source!r}; choose one of {UNLABELED_SOURCES}.")
+  lengths, writers = scan_lengths_and_writers(train_source)
+  image_of = lambda i: np.asarray(train_source[i]["image"])
+  if not options.disjoint:
+    return train_source, lengths, unlabeled.UnlabeledImages(
+        image_of, lengths, config.seed, config.bucket_size,
+        f"the {len(lengths)} training words of {config.dataset}, read without their labels")
+  labeled = unlabeled.writer_halves(writers)
+  if labeled.all() or not labeled.any():
+    raise ConfigError(f"config.unlabeled.disjoint=True: the train split of {config.dataset} has "
+                      f"{len(np.unique(writers))} writer(s), too few to split into a labeled and an unlabeled half")
+  kept, others = np.flatnonzero(labeled), np.flatnonzero(~labeled)
+  return unlabeled.Subset(train_source, kept), lengths[kept], unlabeled.UnlabeledImages(
+      lambda i: image_of(int(others[i])), lengths[others], config.seed, config.bucket_size,
+      f"{len(others)} training words of {config.dataset} by {len(np.unique(writers[others]))} writers, "
+      f"read without their labels; the other {len(kept)} words, by "
+      f"{len(np.unique(writers[kept]))} other writers, are the labeled ones")
 
 
 def make_batches(config: ml_collections.ConfigDict, source: Sequence[Mapping[str, Any]],

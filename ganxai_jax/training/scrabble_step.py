@@ -177,12 +177,16 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: Sc
                update_generator: bool | None = None) -> tuple[TrainState, dict[str, jax.Array]]:
   """D, R and (every `g_every` steps) G updates; returns the new state and scalar metrics.
 
+  D's real words are `batch["d_image"]` (with `d_image_widths`) when the batch has them: unlabeled
+  words in semi-supervised training. R always learns from the labeled `image` and `labels`.
   `update_generator`: True or False decides on the host (one compiled function each); None decides
   inside with `jax.lax.cond` on `state.step % g_every == 0`.
   """
   c = components
   g_net, d_net, _ = (state.nets[k] for k in ("generator", "discriminator", "recognizer"))
-  real = batch["image"]
+  # D's real words: the unlabeled ones in semi-supervised training, else the labeled batch (R's).
+  real = batch.get("d_image", batch["image"])
+  real_widths = batch.get("d_image_widths", batch["image_widths"])
   batch_size = real.shape[0]
   d_key, g_key = jax.random.split(jax.random.fold_in(state.rng, state.step))
 
@@ -192,7 +196,7 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: Sc
   (fake, _), _ = c.generator.apply(g_net.variables(), sample_z(d_key, batch_size, c), chars,
                                    train=True, update_stats=False, mutable=g_net.mutable)
   images = jnp.concatenate([real, jax.lax.stop_gradient(fake)])
-  widths = jnp.concatenate([batch["image_widths"], fake_widths(batch)])
+  widths = jnp.concatenate([real_widths, fake_widths(batch)])
 
   def d_objective(params):
     (logits, _), updates = c.discriminator.apply(d_net.variables(params), images, widths,

@@ -170,7 +170,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   mesh = parallel.make_mesh()
   components = build_components(config, mesh)
   train_source = handwriting.load_split(config, "train")
-  data_iterator = iter(handwriting.make_batches(config, train_source, config.batch_size, train=True))
+  # Semi-supervised (config.unlabeled): R learns from the labeled words only, D from unlabeled ones.
+  labeled_source, labeled_lengths, unlabeled_images = handwriting.semi_supervised_sources(config, train_source)
+  if unlabeled_images is not None:
+    logging.info("semi-supervised: D's real words are %s; R learns from %d labeled words",
+                 unlabeled_images.description, len(labeled_source))
+  data_iterator = iter(handwriting.make_batches(config, labeled_source, config.batch_size, train=True,
+                                                lengths=labeled_lengths))
   fake_text = LexiconText(config.seed, config.bucket_size, config.lexicon_max_length)
   state = create_state(config, components, mesh)
   logging.info("parameters: %s", ", ".join(
@@ -181,6 +187,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     real = next(data_iterator)
     local = {k: real[k] for k in _REAL_KEYS}
     local.update(fake_text.sample(step, config.batch_size, real["labels"].shape[1]))
+    if unlabeled_images is not None:
+      # None where no unlabeled word fits the bucket: D's real words are then the labeled ones.
+      local.update(unlabeled_images.sample(step, config.batch_size, real["labels"].shape[1]) or
+                   {"d_image": local["image"], "d_image_widths": local["image_widths"]})
     return jitted(state, parallel.global_batch(local, mesh), step)
 
   def draw(state, step):
