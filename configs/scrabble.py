@@ -170,6 +170,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.num_train_steps = 4 if tiny else (100_000 if cpu else 1_000_000)
   config.max_minutes = 0.0  # Stop (checkpoint, evaluate) after this much wall time; 0: no limit.
   config.lexicon_max_length = 20  # Longest lexicon word G is asked to write.
+  # Probability that a generated word's first letter is upper-cased (the lexicon's proper nouns stay
+  # capitalised besides), so that the capitals of the data get a CTC signal from generated words too;
+  # -1: the probability that makes the capitalised share of generated words that of the training words
+  # (the official code's --capitalize upper-cases half of them).
+  config.fake_capitalize = -1.0
   config.log_every_steps = 2 if tiny else 50
   config.sample_every_steps = 0 if tiny else (500 if cpu else 5000)
   config.checkpoint_every_steps = 2 if tiny else (500 if cpu else 5000)

@@ -401,6 +401,8 @@ def check_scrabble(config: ml_collections.ConfigDict) -> None:
   _number(config, "ema_decay", 0, 1, zero="no EMA")
   _number(config, "max_minutes", 0, zero="no limit")
   _int(config, "lexicon_max_length", 1)
+  if "fake_capitalize" in config and _get(config, "fake_capitalize") != -1:  # Older run folders: none.
+    _number(config, "fake_capitalize", 0, 1, high_open=False)
   for key in ("log_every_steps", "checkpoint_every_steps"):
     _int(config, key, 1)
   _int(config, "sample_every_steps", 0, zero="only at the end")

@@ -108,3 +108,10 @@ def test_generate_rejects_a_missing_output_folder_and_too_long_words(trained_run
                  f"--output={tmp_path / 'out.png'}", check=False)
   assert proc.returncode == 2 and f"at most {max_length}" in proc.stderr
   assert not (tmp_path / "out.png").exists()
+
+
+def test_capitalised_words_are_scored_apart():
+  rates = scrabble_eval.capitalised_rates(["The", "word", "Shalom", "a"], ["Tho", "word", "Shalom", "b"])
+  assert rates == {"cer_capitalised": pytest.approx(1 / 9), "wer_capitalised": 0.5, "num_capitalised_words": 2}
+  assert scrabble_eval.capitalised_rates(["word"], ["word"]) == {
+      "cer_capitalised": None, "wer_capitalised": None, "num_capitalised_words": 0}

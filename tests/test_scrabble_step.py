@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from configs import scrabble
+from ganxai_jax.data import text
 from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.run import parallel
 from ganxai_jax.training import scrabble_step
@@ -53,6 +54,22 @@ def test_lexicon_text_fills_the_bucket_and_repeats_for_a_step():
   np.testing.assert_array_equal(batch["fake_labels"], again["fake_labels"])
   other = sampler.sample(step=8, global_batch_size=16, bucket_max_length=6)
   assert not np.array_equal(batch["fake_labels"], other["fake_labels"])
+
+
+def test_lexicon_text_capitalises_the_share_asked_for():
+  def capitals(probability):
+    sampler = scrabble_trainer.LexiconText(seed=0, bucket_size=4, max_length=8,
+                                           capitalize_probability=probability)
+    firsts = np.concatenate([sampler.sample(step, 64, 8)["fake_labels"][:, 0] for step in range(10)])
+    return np.mean([text.decode([i]).isupper() for i in firsts])
+  lexicon_own = capitals(0.0)  # The lexicon's proper nouns.
+  assert 0 < lexicon_own < 0.3
+  assert capitals(0.5) == pytest.approx(0.5 + 0.5 * lexicon_own, abs=0.06)
+  assert capitals(1.0) == 1.0
+  # The probability that gives a share asked for, given the proper nouns; none below their share.
+  sampler = scrabble_trainer.LexiconText(seed=0, bucket_size=4, max_length=8)
+  assert capitals(sampler.probability_for_share(0.4)) == pytest.approx(0.4, abs=0.06)
+  assert sampler.probability_for_share(0.0) == 0.0
 
 
 def tiny_batch(mesh):

@@ -24,6 +24,7 @@ from ganxai_jax.data import iam_words
 from ganxai_jax.data import prepare as prepare_lib
 from ganxai_jax.data import rimes_words
 from ganxai_jax.data import synthetic_handwriting
+from ganxai_jax.data import text
 from ganxai_jax.data import unlabeled
 from ganxai_jax.data import words_pipeline
 from ganxai_jax.errors import ConfigError
@@ -196,6 +197,17 @@ def writer_samples(source: Sequence[Mapping[str, Any]], writers: np.ndarray, num
     texts.append([e["text"].decode("utf-8") if isinstance(e["text"], bytes) else str(e["text"])
                   for e in examples])
   return chosen, images, texts
+
+
+def scan_lengths_and_capitals(source: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+  """Word length of every example and whether its first character is an upper-case letter (one pass)."""
+  lengths = np.empty(len(source), np.int32)
+  capitalised = np.zeros(len(source), bool)
+  for i in range(len(source)):
+    labels = np.asarray(source[i]["labels"])
+    lengths[i] = len(labels)
+    capitalised[i] = text.decode(labels[:1]).isupper()
+  return lengths, capitalised
 
 
 def length_histogram(lengths: np.ndarray) -> dict[int, int]:

@@ -17,6 +17,8 @@ Protocol (fixed, so numbers compare across runs of the same data set and evaluat
   test lengths, and with fewer than two the floor is None).
 * Split: `split_rule` says how the data set's train and test splits were made (for IAM, the standard
   partition lists when present, else a writer-disjoint hash split).
+* Capitals: `cer_capitalised` and `wer_capitalised` are the same rates over the generated words whose
+  first letter is a capital (`num_capitalised_words` of them; None when there are none).
 * Style diversity: `eval_style_words` words each written in `eval_num_styles` styles; the mean
   pairwise distance between styles of the same word, in the same feature space
   (`style_diversity_features`) and as the root-mean-square pixel difference in [-1, 1]
@@ -90,6 +92,15 @@ def spread_examples(asked: Sequence[str], read: Sequence[str], count: int = NUM_
   return [{"asked": asked[i], "read": read[i]} for i in positions]
 
 
+def capitalised_rates(references: Sequence[str], readings: Sequence[str]) -> dict[str, Any]:
+  """CER and WER of the words whose first letter is a capital (None when there are none), and their number."""
+  pairs = [(r, h) for r, h in zip(references, readings) if r[:1].isupper()]
+  if not pairs:
+    return {"cer_capitalised": None, "wer_capitalised": None, "num_capitalised_words": 0}
+  rates = text.character_and_word_error_rates([r for r, _ in pairs], [h for _, h in pairs])
+  return {"cer_capitalised": rates["cer"], "wer_capitalised": rates["wer"], "num_capitalised_words": len(pairs)}
+
+
 def mean_pairwise_distance(vectors: np.ndarray) -> float:
   """Mean Euclidean distance over all pairs of rows."""
   pairs = list(itertools.combinations(range(len(vectors)), 2))
@@ -128,6 +139,7 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
   floor_words = sum(len(features) for features in train_features)
 
   fake_rates = text.character_and_word_error_rates(references, fake_readings)
+  capital_rates = capitalised_rates(references, fake_readings)
   real_rates = text.character_and_word_error_rates(references, real_readings)
   fake_features, real_features = np.concatenate(fake_features), np.concatenate(real_features)
 
@@ -143,6 +155,7 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
   return {
       "cer": fake_rates["cer"], "wer": fake_rates["wer"],
       "real_cer": real_rates["cer"], "real_wer": real_rates["wer"],
+      **capital_rates,
       "fid": frechet_distance(fake_features, real_features),
       # None when fewer than two training words share a test word's length: no floor to give.
       "fid_real_vs_real": (frechet_distance(np.concatenate(train_features), real_features)

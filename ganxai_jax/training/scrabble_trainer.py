@@ -91,10 +91,18 @@ class LexiconText:
   Every process draws the same global batch and keeps its own rows, as the real pipeline does.
   """
 
-  def __init__(self, seed: int, bucket_size: int, max_length: int):
+  def __init__(self, seed: int, bucket_size: int, max_length: int, capitalize_probability: float = 0.0):
     self._seed = seed
     self._bucket_size = bucket_size
     self._groups = lexicon.words_by_length(lexicon.load_lexicon(1, max_length))
+    self.capitalize_probability = capitalize_probability
+
+  def probability_for_share(self, share: float) -> float:
+    """The `capitalize_probability` that makes about `share` of the generated words start with a capital,
+    given the lexicon's own capitalised words (proper nouns), which stay as they are."""
+    words = [word for group in self._groups.values() for word in group]
+    own = float(np.mean([word[0].isupper() for word in words]))
+    return float(np.clip((share - own) / (1.0 - own), 0.0, 1.0)) if own < 1 else 0.0
 
   def lengths_for_bucket(self, bucket_max_length: int) -> list[int]:
     """Word lengths of the bucket ending at `bucket_max_length` that the lexicon has (or the nearest
@@ -111,7 +119,11 @@ class LexiconText:
     label_lengths = np.zeros((global_batch_size,), np.int32)
     for row in range(global_batch_size):
       group = self._groups[int(rng.choice(lengths))]
-      encoded = text.encode(group[int(rng.integers(len(group)))])
+      word = group[int(rng.integers(len(group)))]
+      # No draw at all without capitals: the text of runs from before the option stays the same.
+      if self.capitalize_probability > 0 and rng.random() < self.capitalize_probability:
+        word = word[0].upper() + word[1:]
+      encoded = text.encode(word)
       labels[row, :len(encoded)] = encoded
       label_lengths[row] = len(encoded)
     per_process = global_batch_size // jax.process_count()
@@ -171,13 +183,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   components = build_components(config, mesh)
   train_source = handwriting.load_split(config, "train")
   # Semi-supervised (config.unlabeled): R learns from the labeled words only, D from unlabeled ones.
-  labeled_source, labeled_lengths, unlabeled_images = handwriting.semi_supervised_sources(config, train_source)
+  labeled_source, _, unlabeled_images = handwriting.semi_supervised_sources(config, train_source)
   if unlabeled_images is not None:
     logging.info("semi-supervised: D's real words are %s; R learns from %d labeled words",
                  unlabeled_images.description, len(labeled_source))
+  lengths, capitalised = handwriting.scan_lengths_and_capitals(labeled_source)
   data_iterator = iter(handwriting.make_batches(config, labeled_source, config.batch_size, train=True,
-                                                lengths=labeled_lengths))
+                                                lengths=lengths))
   fake_text = LexiconText(config.seed, config.bucket_size, config.lexicon_max_length)
+  capitalize = config.get("fake_capitalize", 0.0)  # Run folders from before the option: none.
+  if capitalize == -1:
+    capitalize = fake_text.probability_for_share(float(capitalised.mean()))
+    logging.info("generated words: %.3f of the training words start with a capital; lexicon words are "
+                 "capitalised with probability %.3f to match", float(capitalised.mean()), capitalize)
+  fake_text.capitalize_probability = capitalize
   state = create_state(config, components, mesh)
   logging.info("parameters: %s", ", ".join(
       f"{name} {count_params(net.params) / 1e6:.2f} M" for name, net in state.nets.items()))
