@@ -414,6 +414,9 @@ def check_scrabble(config: ml_collections.ConfigDict) -> None:
   _int(config, "eval_num_words", 1)
   _int(config, "eval_num_styles", 1)
   _words(config, "eval_style_words")
+  if "curve_every_steps" in config:  # Run folders from before the curve have none.
+    _int(config, "curve_every_steps", 0, zero="no curve")
+    _int(config, "curve_num_words", 1)
   if "unlabeled" in config:  # Run folders from before semi-supervised training have none.
     _check_unlabeled(config)
 

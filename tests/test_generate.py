@@ -48,7 +48,7 @@ def trained_run(tmp_path_factory):
   # One bucket (all lengths padded to 10 characters) and lax convolutions: fewer, smaller compiles.
   common = ["--config=configs/scrabble.py:tiny", f"--workdir={workdir}", f"--config.data_dir={data_dir}",
             f"--config.eval_recognizer_workdir={recognizer_dir}", "--config.bucket_size=10",
-            "--config.conv_impl=lax"]
+            "--config.conv_impl=lax", "--config.curve_every_steps=2"]
   first = run_cli("experiments.train", *common)
   return {"workdir": workdir, "common": common, "first": first}
 
@@ -71,6 +71,11 @@ def test_tiny_training_through_the_cli_writes_metrics_figures_checkpoints_and_ev
     word_generators.check_text(example["asked"])  # A word in the alphabet G writes.
   assert os.path.exists(workdir / "figures" / "samples.png")
   assert (workdir / "checkpoints" / "4").is_dir()
+  # The legibility curve: fixed test words read every 2 steps, with the minutes trained so far.
+  curve = [r for r in records if "curve/cer" in r]
+  assert [r["step"] for r in curve] == [2, 4]
+  assert all(0 <= r["curve/cer"] and 0 <= r["curve/wer"] <= 1 for r in curve)
+  assert 0 < curve[0]["curve/minutes"] < curve[1]["curve/minutes"]
 
 
 def test_generate_writes_the_text_in_the_styles_asked_for(trained_run, tmp_path):
@@ -94,6 +99,12 @@ def test_training_again_resumes_at_the_saved_step(trained_run):
   records = [json.loads(line) for line in (trained_run["workdir"] / "metrics.jsonl").read_text().splitlines()]
   assert [r["step"] for r in records if "d_loss" in r] == [2, 4, 6]
   assert json.loads((trained_run["workdir"] / "eval.json").read_text())["step"] == 6
+  # The CER curve tabulated: the resumed process restarted the minutes at step 6.
+  out = trained_run["workdir"].parent / "curve.json"
+  proc = run_cli("benchmarks.cer_curve", f"--workdir={trained_run['workdir']}", f"--output={out}")
+  curve = json.loads(out.read_text())
+  assert [p["step"] for p in curve["points"]] == [2, 4, 6] and curve["resumed_at_steps"] == [6]
+  assert set(curve["first_at_or_below"]) == {"0.25", "0.1"} and "CER <= 0.25" in proc.stdout
 
 
 def test_generate_rejects_a_missing_output_folder_and_too_long_words(trained_run, tmp_path):
@@ -115,3 +126,17 @@ def test_capitalised_words_are_scored_apart():
   assert rates == {"cer_capitalised": pytest.approx(1 / 9), "wer_capitalised": 0.5, "num_capitalised_words": 2}
   assert scrabble_eval.capitalised_rates(["word"], ["word"]) == {
       "cer_capitalised": None, "wer_capitalised": None, "num_capitalised_words": 0}
+
+
+def test_cer_curve_finds_the_first_point_below_each_level(tmp_path):
+  metrics = tmp_path / "metrics.jsonl"
+  records = [{"step": 2, "d_loss": 1.0}, {"step": 500, "curve/cer": 0.6, "curve/wer": 1.0, "curve/minutes": 3.0},
+             {"step": 1000, "curve/cer": 0.2, "curve/wer": 0.7, "curve/minutes": 6.5},
+             {"step": 1500, "curve/cer": 0.08, "curve/wer": 0.4, "curve/minutes": 1.0}]
+  metrics.write_text("".join(json.dumps(r) + "\n" for r in records))
+  points = scrabble_eval.read_curve(str(metrics))
+  assert [p["step"] for p in points] == [500, 1000, 1500] and points[0]["cer"] == 0.6
+  summary = scrabble_eval.summarize_curve(points, [0.25, 0.1, 0.01])
+  assert summary["first_at_or_below"] == {"0.25": {"step": 1000, "minutes": 6.5},
+                                          "0.1": {"step": 1500, "minutes": 1.0}, "0.01": None}
+  assert summary["resumed_at_steps"] == [1500]

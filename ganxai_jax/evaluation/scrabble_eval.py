@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 from typing import Any, Sequence
 
 import flax.linen as nn
@@ -168,6 +169,53 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
       "protocol": "test words at 32x16n; FID in the eval recognizer's mean relu(batch_norm6) features",
       "examples": spread_examples(references, fake_readings),
   }
+
+
+class CurveEval:
+  """CER and WER of generated words during training, for a curve of legibility against steps and time.
+
+  A fixed set of `num_words` test words (drawn once with the run's seed) is written in fixed styles at
+  every call and read by the evaluation recognizer, so that successive points differ only by G. Cheaper
+  and noisier than `evaluate` (no FID, no style diversity); it never replaces the final scores."""
+
+  def __init__(self, config: ml_collections.ConfigDict, num_words: int):
+    self._recognizer, self._r_variables = recognizer_eval.load_recognizer(config.eval_recognizer_workdir)
+    rng = np.random.default_rng([config.seed, 0x63757276])  # 'curv'
+    self._groups = {n: words for n, (_, words) in _pick_words(handwriting.load_split(config, "test"),
+                                                                num_words, rng).items()}
+    self._z_key = jax.random.key(config.seed + 1)
+
+  def __call__(self, generator: TrainedGenerator) -> dict[str, Any]:
+    references, readings = [], []
+    for length, words in self._groups.items():
+      z = np.asarray(jax.random.normal(jax.random.fold_in(self._z_key, length), (len(words), generator.latent_dim)))
+      images = word_generators.write_words(generator, words, z, _CHUNK)
+      readings += read_and_embed(self._recognizer, self._r_variables, images)[0]
+      references += words
+    rates = text.character_and_word_error_rates(references, readings)
+    return {"cer": rates["cer"], "wer": rates["wer"], **capitalised_rates(references, readings)}
+
+
+def read_curve(metrics_path: str) -> list[dict[str, Any]]:
+  """The curve/* records of a metrics.jsonl, in order, without their prefix."""
+  points = []
+  with open(metrics_path, encoding="utf-8") as fh:
+    for line in fh:
+      record = json.loads(line)
+      if "curve/cer" in record:
+        points.append({"step": record["step"], **{k[len("curve/"):]: v for k, v in record.items()
+                                                  if k.startswith("curve/")}})
+  return points
+
+
+def summarize_curve(points: Sequence[dict[str, Any]], thresholds: Sequence[float]) -> dict[str, Any]:
+  """The curve, where minutes restarted (a resumed run), and the first point at or below each CER."""
+  resumed = [b["step"] for a, b in zip(points, points[1:]) if b["minutes"] < a["minutes"]]
+  first = {}
+  for threshold in thresholds:
+    hit = next((p for p in points if p["cer"] <= threshold), None)
+    first[f"{threshold:g}"] = None if hit is None else {"step": hit["step"], "minutes": hit["minutes"]}
+  return {"points": list(points), "resumed_at_steps": resumed, "first_at_or_below": first}
 
 
 def evaluate(config: ml_collections.ConfigDict, generator: TrainedGenerator) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from the latest checkpoint.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import jax
@@ -215,6 +216,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   def draw(state, step):
     workdir_lib.write_figures(workdir, sample_figures(config, components, state, step), step)
 
+  started = time.time()
+  curve_every = config.get("curve_every_steps", 0) if config.eval_recognizer_workdir else 0
+  curve = scrabble_eval.CurveEval(config, config.curve_num_words) if curve_every else None
+
+  def legibility(state, step):
+    scores = curve(trained_generator(components, state))
+    scores = {k: v for k, v in scores.items() if v is not None}
+    return {**scores, "minutes": (time.time() - started) / 60}
+
   def finish(state, step):
     workdir_lib.write_figures(workdir, sample_figures(config, components, state, step))
     return evaluate(config, state)
@@ -225,4 +235,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   return loop.train(workdir=workdir, config=config, state=state, step_fn=step_fn, schedule=schedule,
                     data_iterator=data_iterator, summarize=_mean_metrics,
                     key_metrics=("d_loss", "g_loss_adv", "g_loss_ctc", "r_ctc_loss"),
-                    hooks=[loop.Hook(config.sample_every_steps, draw)], finish=finish, what="ScrabbleGAN training")
+                    hooks=[loop.Hook(config.sample_every_steps, draw),
+                           loop.Hook(curve_every, legibility, prefix="curve/")],
+                    finish=finish, what="ScrabbleGAN training")
