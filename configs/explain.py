@@ -106,4 +106,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     section.min_consistency = 0.75  # Share of seeds whose slope agrees in sign.
     section.word = "Shalom"  # ScrabbleGAN: the word of the figures; sampled words have its length.
     section.calibration_images = 64 if tiny else 1500  # Rendered words calibrating the ground truth.
+    # Samples moved along all named directions at once for MIG, SAP and DCI against the true factors.
+    section.disentanglement_samples = 64 if tiny else 1000
   return config

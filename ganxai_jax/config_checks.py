@@ -462,6 +462,7 @@ def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str
     fail(f"config.{section}.word", word, "must be one word, e.g. Shalom")
   check_word(f"config.{section}.word", word)
   _int(config, f"{section}.calibration_images", 1)
+  _int(config, f"{section}.disentanglement_samples", 10)  # DCI holds out a fifth of them.
   _number(config, f"{section}.traversal_radius", 0, low_open=True)
   _number(config, f"{section}.naming_radius", 0, low_open=True)
 

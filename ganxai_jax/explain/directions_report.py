@@ -152,6 +152,12 @@ def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
   }
   if calibration is not None:
     result["ground_truth"] = naming.ground_truth_scores(measured, shifts, calibration)
+    count = min(section.num_named_directions, direction_set.directions.shape[1])
+    if count >= 2:  # MIG compares a factor's two most informative directions.
+      latents, condition = _seeds(generator, jax.random.fold_in(rng, 0x6463), section.disentanglement_samples)
+      result["disentanglement"] = naming.disentanglement_scores(
+          generator, direction_set.directions[:, :count], direction_set.scales[:count], latents, condition,
+          direction_set.naming_radius, calibration)
   return result
 
 
@@ -165,6 +171,15 @@ def make_calibration(generator: TrainedGenerator, section: ml_collections.Config
   images, factors, names = naming.render_calibration_set(section.calibration_images, generator.word_length,
                                                          seed)
   return naming.calibrate(images, factors, names, generator.ink_polarity)
+
+
+def disentanglement_table(described: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+  """metric -> {set label: score}: MIG, SAP and DCI of every direction set that was scored."""
+  table: dict[str, dict[str, float]] = {}
+  for label, result in described.items():
+    for metric, score in result.get("disentanglement", {}).items():
+      table.setdefault(metric, {})[label] = score
+  return table
 
 
 def ground_truth_table(described: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -290,5 +305,6 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
   results["figures"] = figures
   if calibration is not None:
     results["ground_truth_table"] = ground_truth_table(described)
+    results["disentanglement_table"] = disentanglement_table(described)
     results["calibration_r2"] = dict(zip(calibration.factor_names, map(float, calibration.r2)))
   return results

@@ -25,6 +25,7 @@ import numpy as np
 
 from ganxai_jax.data import lexicon
 from ganxai_jax.data import synthetic_handwriting as synth
+from ganxai_jax.evaluation import disentanglement
 from ganxai_jax.evaluation import measure
 from ganxai_jax.generators.interface import Condition, TrainedGenerator
 
@@ -201,6 +202,20 @@ def calibrate(images: np.ndarray, factors: np.ndarray, factor_names: tuple[str, 
   residual = factors - design @ coefficients
   r2 = 1.0 - residual.var(0) / np.where(factors.var(0) > 0, factors.var(0), 1.0)
   return Calibration(factor_names=factor_names, mean=mean, std=std, coefficients=coefficients, r2=r2)
+
+
+def disentanglement_scores(generator: TrainedGenerator, directions: np.ndarray, scales: np.ndarray,
+                           latents: np.ndarray, condition: Condition, radius: float,
+                           calibration: Calibration, seed: int = 0) -> dict[str, float]:
+  """MIG, SAP and DCI (`evaluation.disentanglement`) of a direction set: every sample moves along all K
+  directions at once by codes c ~ U[-radius, radius]^K (in each direction's scale), and the code is
+  compared with the factors the calibration predicts from the measured images."""
+  rng = np.random.default_rng([seed, 0x64636931])  # 'dci1'
+  codes = rng.uniform(-radius, radius, (len(latents), directions.shape[1]))
+  shifted = np.asarray(latents) + (codes * np.asarray(scales)[None]) @ np.asarray(directions).T
+  images = generate_images(generator, jnp.asarray(shifted, jnp.float32), condition)
+  factors = calibration.predict(measure_attributes(images, generator.ink_polarity))
+  return disentanglement.all_metrics(codes, factors)
 
 
 def ground_truth_scores(measured: dict[str, np.ndarray], shifts: np.ndarray, calibration: Calibration
