@@ -108,4 +108,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     section.calibration_images = 64 if tiny else 1500  # Rendered words calibrating the ground truth.
     # Samples moved along all named directions at once for MIG, SAP and DCI against the true factors.
     section.disentanglement_samples = 64 if tiny else 1000
+    # The learned factor reader (explain/factor_reader.py) that reads the true factors from generated
+    # words: rendered training words (0: read them by the calibrated hand measurements instead), words
+    # of held-out writers for its R², and Adam steps.
+    section.factor_reader_words = 64 if tiny else 6000
+    section.factor_reader_test_words = 32 if tiny else 1000
+    section.factor_reader_steps = 5 if tiny else 1500
   return config

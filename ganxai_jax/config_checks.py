@@ -463,6 +463,9 @@ def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str
   check_word(f"config.{section}.word", word)
   _int(config, f"{section}.calibration_images", 1)
   _int(config, f"{section}.disentanglement_samples", 10)  # DCI holds out a fifth of them.
+  _int(config, f"{section}.factor_reader_words", 0, zero="hand measurements instead")
+  _int(config, f"{section}.factor_reader_test_words", 2)
+  _int(config, f"{section}.factor_reader_steps", 1)
   _number(config, f"{section}.traversal_radius", 0, low_open=True)
   _number(config, f"{section}.naming_radius", 0, low_open=True)
 

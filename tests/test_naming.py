@@ -80,8 +80,9 @@ def test_disentanglement_of_directions_that_each_move_one_factor_beats_mixed_one
   coefficients[naming.ATTRIBUTES.index("height"), 1] = 1.0
   calibration = naming.Calibration(("width", "height"), np.zeros(5), np.ones(5), coefficients, np.ones(2))
   latents = np.zeros((600, 2))
+  read = lambda images: calibration.read(images, "bright")
   score = lambda directions: naming.disentanglement_scores(generator, directions, np.ones(2), latents, {},
-                                                           radius=2.0, calibration=calibration)
+                                                           radius=2.0, read=read)
   axes = score(np.eye(2))
   mixed = score(np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2))
   assert axes["mig"] > 0.8 and axes["sap"] > 0.9 and axes["dci_disentanglement"] > 0.9

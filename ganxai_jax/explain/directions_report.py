@@ -11,6 +11,7 @@ its ground-truth table, so one run compares all three methods.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Any
 
@@ -22,6 +23,7 @@ from absl import logging
 
 from ganxai_jax.explain import closed_form
 from ganxai_jax.explain import directions as directions_lib
+from ganxai_jax.explain import factor_reader
 from ganxai_jax.explain import naming
 from ganxai_jax.generators.interface import Condition, TrainedGenerator
 from ganxai_jax.generators.words import encode_words
@@ -140,9 +142,11 @@ def measure_set(generator: TrainedGenerator, direction_set: DirectionSet,
 
 def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
                  section: ml_collections.ConfigDict, spread: dict[str, float],
-                 calibration: naming.Calibration | None, rng: jax.Array) -> dict[str, Any]:
+                 calibration: naming.Calibration | None, rng: jax.Array,
+                 reader: factor_reader.Reader | None = None) -> dict[str, Any]:
   """Names (with per-attribute slopes, effects, consistency) and, with a calibration, the
-  ground-truth scores of one direction set."""
+  ground-truth scores and disentanglement metrics of one direction set, the factors read by the
+  learned `reader` when given, else by the calibrated hand measurements."""
   measured, shifts = measure_set(generator, direction_set, section, rng)
   effects = naming.direction_effects(measured, shifts, spread, section.min_effect, section.min_consistency)
   result: dict[str, Any] = {
@@ -151,13 +155,22 @@ def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
       "naming_radius": direction_set.naming_radius,
   }
   if calibration is not None:
-    result["ground_truth"] = naming.ground_truth_scores(measured, shifts, calibration)
     count = min(section.num_named_directions, direction_set.directions.shape[1])
+    directions, scales = direction_set.directions[:, :count], direction_set.scales[:count]
+    if reader is None:
+      result["ground_truth"] = naming.ground_truth_scores(measured, shifts, calibration)
+      read = functools.partial(calibration.read, ink_polarity=generator.ink_polarity)
+    else:  # The same seeds and shifts as the names, read by the learned reader.
+      latents, condition = _seeds(generator, rng, section.naming_seeds)
+      predicted = naming.traversal_factors(generator, directions, scales, latents, condition, shifts,
+                                           reader.predict)
+      result["ground_truth"] = naming.ground_truth_from_factors(predicted, shifts, reader.factor_names,
+                                                                reader.r2, "reader_r2")
+      read = reader.predict
     if count >= 2:  # MIG compares a factor's two most informative directions.
       latents, condition = _seeds(generator, jax.random.fold_in(rng, 0x6463), section.disentanglement_samples)
       result["disentanglement"] = naming.disentanglement_scores(
-          generator, direction_set.directions[:, :count], direction_set.scales[:count], latents, condition,
-          direction_set.naming_radius, calibration)
+          generator, directions, scales, latents, condition, direction_set.naming_radius, read)
   return result
 
 
@@ -279,12 +292,21 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
   spread = naming.population_spread(generator, jax.random.fold_in(rng, 0), section.spread_samples)
   calibration = (make_calibration(generator, section, config.seed)
                  if ground_truth_applies(generator) else None)
+  reader = None
+  if calibration is not None and section.factor_reader_words > 0:
+    reader = factor_reader.train_reader(generator.word_length, section.factor_reader_words,
+                                        section.factor_reader_test_words, section.factor_reader_steps,
+                                        seed=config.seed)
+    results["reader_r2"] = reader.r2_dict()
+    results["reader_train_r2"] = dict(zip(reader.factor_names, map(float, reader.train_r2)))
+    logging.info("factor reader R² on held-out writers: %s",
+                 ", ".join(f"{k} {v:.2f}" for k, v in reader.r2_dict().items()))
   described = {}
   # Every set is measured on the same seeds (latents and words), so the table compares like with like.
   for direction_set in direction_sets + compared:
     set_section = config[direction_set.label] if direction_set.label in ("ganspace", "sefa") else section
     described[direction_set.label] = describe_set(generator, direction_set, set_section, spread, calibration,
-                                                  jax.random.fold_in(rng, 1))
+                                                  jax.random.fold_in(rng, 1), reader)
     logging.info("%s names: %s", direction_set.label, described[direction_set.label]["names"])
 
   folder = os.path.join(workdir, "figures")

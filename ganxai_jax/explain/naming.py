@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -184,6 +184,10 @@ class Calibration:
   coefficients: np.ndarray  # [A + 1, F] (intercept last)
   r2: np.ndarray  # [F] on the calibration set
 
+  def read(self, images: np.ndarray, ink_polarity: str = "dark") -> np.ndarray:
+    """Predicted factors `[N, F]` of images `[N, H, W, 1]`, from their measured attributes."""
+    return self.predict(measure_attributes(images, ink_polarity))
+
   def predict(self, attributes: dict[str, np.ndarray]) -> np.ndarray:
     """Predicted factors `[..., F]` from attributes shaped `[...]` each."""
     x = np.stack([attributes[a] for a in ATTRIBUTES], -1)
@@ -206,28 +210,48 @@ def calibrate(images: np.ndarray, factors: np.ndarray, factor_names: tuple[str, 
 
 def disentanglement_scores(generator: TrainedGenerator, directions: np.ndarray, scales: np.ndarray,
                            latents: np.ndarray, condition: Condition, radius: float,
-                           calibration: Calibration, seed: int = 0) -> dict[str, float]:
+                           read: Callable[[np.ndarray], np.ndarray], seed: int = 0) -> dict[str, float]:
   """MIG, SAP and DCI (`evaluation.disentanglement`) of a direction set: every sample moves along all K
   directions at once by codes c ~ U[-radius, radius]^K (in each direction's scale), and the code is
-  compared with the factors the calibration predicts from the measured images."""
+  compared with the factors `read(images)` gives (`[N, F]`: a learned reader, or the calibrated hand
+  measurements, `Calibration.read`)."""
   rng = np.random.default_rng([seed, 0x64636931])  # 'dci1'
   codes = rng.uniform(-radius, radius, (len(latents), directions.shape[1]))
   shifted = np.asarray(latents) + (codes * np.asarray(scales)[None]) @ np.asarray(directions).T
   images = generate_images(generator, jnp.asarray(shifted, jnp.float32), condition)
-  factors = calibration.predict(measure_attributes(images, generator.ink_polarity))
-  return disentanglement.all_metrics(codes, factors)
+  return disentanglement.all_metrics(codes, read(images))
+
+
+def traversal_factors(generator: TrainedGenerator, directions: np.ndarray, scales: np.ndarray,
+                      latents: np.ndarray, condition: Condition, shifts: np.ndarray,
+                      read: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+  """Factors `[K, S, T, F]` that `read` (images `[N, H, W, 1]` → `[N, F]`) gives along every
+  direction's traversals."""
+  per_direction = []
+  for k in range(directions.shape[1]):
+    images = traversal_images(generator, directions[:, k], float(scales[k]), latents, condition, shifts)
+    factors = read(images.reshape(-1, *images.shape[2:]))
+    per_direction.append(factors.reshape(images.shape[0], images.shape[1], -1))
+  return np.stack(per_direction)
 
 
 def ground_truth_scores(measured: dict[str, np.ndarray], shifts: np.ndarray, calibration: Calibration
                         ) -> dict[str, dict[str, float]]:
   """Per true factor: the best |correlation| over directions between the shift t and the factor
   predicted from the traversal measurements `[K, S, T]`, and which direction reaches it."""
-  predicted = calibration.predict(measured)  # [K, S, T, F]
+  return ground_truth_from_factors(calibration.predict(measured), shifts, calibration.factor_names,
+                                   calibration.r2, "calibration_r2")
+
+
+def ground_truth_from_factors(predicted: np.ndarray, shifts: np.ndarray, factor_names: tuple[str, ...],
+                              r2: np.ndarray, r2_name: str) -> dict[str, dict[str, float]]:
+  """`ground_truth_scores` from factors already read along the traversals, `[K, S, T, F]`; `r2` (how
+  well the reader reads each factor) goes with each score under `r2_name`."""
   num_directions, num_seeds, num_shifts, _ = predicted.shape
   t = np.broadcast_to(np.asarray(shifts, np.float64), (num_seeds, num_shifts)).reshape(-1)
   t = (t - t.mean()) / t.std()
   scores = {}
-  for f, name in enumerate(calibration.factor_names):
+  for f, name in enumerate(factor_names):
     correlations = []
     for k in range(num_directions):
       values = predicted[k, :, :, f].reshape(-1)
@@ -236,5 +260,5 @@ def ground_truth_scores(measured: dict[str, np.ndarray], shifts: np.ndarray, cal
     best = int(np.argmax(np.abs(correlations)))
     scores[name] = {"best_abs_correlation": abs(correlations[best]), "direction": best,
                     "correlation": correlations[best],
-                    "calibration_r2": float(calibration.r2[f])}
+                    r2_name: float(r2[f])}
   return scores
