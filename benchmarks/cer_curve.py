@@ -14,7 +14,6 @@ from one uninterrupted process.
 """
 from __future__ import annotations
 
-import json
 import os
 
 from absl import flags
@@ -22,6 +21,7 @@ from absl import flags
 from ganxai_jax import cli
 from ganxai_jax.errors import UsageError
 from ganxai_jax.evaluation import scrabble_eval
+from ganxai_jax.run import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A ScrabbleGAN run folder whose metrics.jsonl has curve/* records.")
@@ -52,8 +52,7 @@ def main(argv):
   if result["resumed_at_steps"]:
     print(f"minutes restarted at steps {result['resumed_at_steps']} (resumed run)")
   if FLAGS.output:
-    with open(FLAGS.output, "w", encoding="utf-8") as fh:
-      json.dump(result, fh, indent=2)
+    workdir_lib.write_json(FLAGS.output, result)
 
 
 if __name__ == "__main__":

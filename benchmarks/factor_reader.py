@@ -9,15 +9,14 @@ Both readers learn from the same rendered training words and are scored on the s
 """
 from __future__ import annotations
 
-import json
 import time
 
-import numpy as np
 from absl import flags
 
 from configs import explain as explain_configs
 from ganxai_jax import cli
 from ganxai_jax.explain import factor_reader, naming
+from ganxai_jax.run import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 _DEFAULTS = explain_configs.get_config("directions").directions
@@ -53,8 +52,7 @@ def main(argv):
     print(f"{name:<18} {result['reader_r2'][name]:>9.3f} {result['hand_r2'][name]:>8.3f}")
   print(f"reader trained in {reader_seconds:.0f} s")
   if FLAGS.output:
-    with open(FLAGS.output, "w", encoding="utf-8") as fh:
-      json.dump(result, fh, indent=2)
+    workdir_lib.write_json(FLAGS.output, result)
 
 
 if __name__ == "__main__":
