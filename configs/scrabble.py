@@ -33,7 +33,11 @@ self-attention layer in G, for experiments.explain's attention method) and/or on
 ganxai_jax/data/{iam,rimes,cvl}_words.py for the folder each reads). RIMES and CVL keep by default
 only the words written in the models' 80-symbol IAM alphabet (the others are dropped and counted);
 `--config.rimes.alphabet=rimes` or `--config.cvl.alphabet=cvl` keeps their accented words for
-experiments.show_data, and training refuses it.
+experiments.show_data, and training refuses it. To train on them, give the models an alphabet that
+has their characters, and a lexicon in their language:
+  python -m experiments.train --config=configs/scrabble.py:rimes --config.manual_dir=RIMES_FOLDER \
+      --config.alphabet=french_alphabet.txt --config.lexicon=french_words.txt --workdir=RUN
+(train the evaluation recognizer with the same --config.alphabet).
 Any key can be overridden on the command line, e.g. `--config.batch_size=16`.
 """
 from __future__ import annotations
@@ -72,6 +76,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       os.path.expanduser("~"), "tensorflow_datasets")
   # The folder holding IAM, RIMES or CVL as distributed; see ganxai_jax/data/{iam,rimes,cvl}_words.py.
   config.manual_dir = ml_collections.FieldReference(None, field_type=str)
+  # The symbols the models write and read: '' for the 80-symbol IAM alphabet, or the path of a UTF-8
+  # alphabet file, one symbol per line in id order (a line holding a single space is the space), for
+  # another language or script. Data set words with other characters are dropped and counted; the
+  # run's config.json records the symbols (alphabet_symbols), so generate, evaluate and explain follow.
+  config.alphabet = ""
+  # The words G is asked to write in training (and explanations draw): '' for the built-in English
+  # lexicon (web2), or the path of a UTF-8 word file, one word per line; words with characters outside
+  # the alphabet are left out and counted.
+  config.lexicon = ""
   config.seed = 0
   config.batch_size = 4 if "tiny" in variants else 8  # Global; ScrabbleGAN uses 8.
   # Consecutive word lengths sharing one padded batch shape: 1 compiles once per length (10 shapes

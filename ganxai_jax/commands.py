@@ -47,12 +47,14 @@ def _evaluate(f: flags.FlagValues) -> None:
 
 
 def _generate(f: flags.FlagValues) -> None:
-  config_checks.check_word("--text", f.text or "")  # Before the workdir: the text alone can be judged.
+  # Before the workdir is checked: the text in the run's alphabet (IAM's when the run cannot be read).
+  alphabet = config_checks.run_alphabet(f.workdir)
+  config_checks.check_word("--text", f.text or "", alphabet=alphabet)
   config_checks.check_int("--num_styles", f.num_styles, 1)
   config_checks.check_output_file("--output", f.output)
   run_config = config_checks.check_run_folder("--workdir", f.workdir, kinds.TEXT_MODELS)
   # Words longer than G learnt to write.
-  config_checks.check_word("--text", f.text, run_config.get("lexicon_max_length", 0))
+  config_checks.check_word("--text", f.text, run_config.get("lexicon_max_length", 0), alphabet)
 
 
 def _explain(f: flags.FlagValues) -> None:

@@ -23,10 +23,12 @@ import ml_collections
 
 from ganxai_jax.data import cvl_words
 from ganxai_jax.data import handwriting
+from ganxai_jax.data import lexicon
 from ganxai_jax.data import mnist as mnist_data
 from ganxai_jax.data import pipeline
 from ganxai_jax.data import rimes_words
 from ganxai_jax.data import synthetic_handwriting
+from ganxai_jax.data import text
 from ganxai_jax.errors import ConfigError, UsageError
 from ganxai_jax.evaluation import recognizer_eval
 from ganxai_jax.explain import directions
@@ -140,24 +142,55 @@ def _int_tuple(config: ml_collections.ConfigDict, key: str, allowed: Sequence[in
   fail(f"config.{key}", value, f"must be a tuple of {what}, e.g. --config.{key}='({example},)' (() for none)")
 
 
-def _words(config: ml_collections.ConfigDict, key: str) -> None:
-  """A non-empty tuple of words the ScrabbleGAN generator can write (see `generators.words.check_text`)."""
+def _words(config: ml_collections.ConfigDict, key: str, alphabet: text.Alphabet = text.IAM) -> None:
+  """A non-empty tuple of words the ScrabbleGAN generator can write (see `generators.words.check_text`).
+
+  With a custom alphabet, words it cannot write are allowed: the figures and scores then write words
+  of the run's own (`generators.words.writable_words`), so the English defaults need no override."""
   value = _get(config, key)
   if (not isinstance(value, (tuple, list)) or not value
       or not all(isinstance(w, str) and len(w.split()) == 1 for w in value)):
     fail(f"config.{key}", value, "must be a non-empty tuple of words, e.g. --config."
           f"{key}=\"('Shalom', 'world')\"")
-  try:
-    word_generators.check_text(" ".join(value))
-  except UsageError as e:
-    fail(f"config.{key}", value, str(e))
+  if alphabet.is_iam:
+    try:
+      word_generators.check_text(" ".join(value))
+    except UsageError as e:
+      fail(f"config.{key}", value, str(e))
 
 
-def check_word(name: str, text: str, max_length: int = 0) -> None:
+def check_word(name: str, text: str, max_length: int = 0, alphabet: text.Alphabet = text.IAM) -> None:
   try:
-    word_generators.check_text(text, max_length)
+    word_generators.check_text(text, max_length, alphabet)
   except UsageError as e:
     raise ConfigError(f"{name}={text!r}: {e}") from None
+
+
+def _alphabet_and_lexicon(config: ml_collections.ConfigDict) -> text.Alphabet:
+  """Checks `alphabet` (an alphabet file, or '' for IAM's) and `lexicon` (a word file, or '' for the
+  built-in one, with words of 1..lexicon_max_length characters in the alphabet); returns the alphabet."""
+  if "alphabet" not in config:  # Run folders from before custom alphabets: IAM's.
+    return text.IAM
+  path = _get(config, "alphabet")
+  if not isinstance(path, str):
+    fail("config.alphabet", path, "must be the path of an alphabet file (one symbol per line), or '' for "
+          "the 80-symbol IAM alphabet")
+  try:
+    alphabet = text.alphabet_of(config)
+  except (OSError, ValueError) as e:
+    fail("config.alphabet", path, f"{str(e).rstrip('.')}; an alphabet file is UTF-8 text with one symbol per "
+          "line (a line with a single space is the space)")
+  lexicon_path = _get(config, "lexicon") if "lexicon" in config else ""
+  if not isinstance(lexicon_path, str):
+    fail("config.lexicon", lexicon_path, "must be the path of a word file (one word per line), or '' for "
+          "the built-in English lexicon")
+  max_length = config.get("lexicon_max_length", 20)
+  try:
+    lexicon.load_lexicon(1, max(int(max_length), 1), path=os.path.expanduser(lexicon_path), alphabet=alphabet)
+  except (OSError, ValueError) as e:
+    fail("config.lexicon", lexicon_path, f"{str(e).rstrip('.')}; a lexicon file is UTF-8 text with one word "
+          "per line, written in the models' alphabet (config.alphabet)")
+  return alphabet
 
 
 # ---- Paths ---------------------------------------------------------------------------------------
@@ -340,6 +373,7 @@ def check_recognizer(config: ml_collections.ConfigDict) -> None:
   """Checks what experiments.train_recognizer reads: the data keys (`check_data`), that the words fit
   the models' alphabet (`handwriting.check_model_alphabet`) and the config's `recognizer` section."""
   check_data(config)
+  _alphabet_and_lexicon(config)
   handwriting.check_model_alphabet(config)
   _number(config, "recognizer.width_multiplier", 0, low_open=True)
   # Every process reads its own share of a batch.
@@ -371,6 +405,7 @@ def check_scrabble(config: ml_collections.ConfigDict) -> None:
   """Checks every key of configs/scrabble.py but its `recognizer` section (experiments.train does not
   read it), and that the words fit the models' alphabet (`handwriting.check_model_alphabet`)."""
   check_data(config)
+  alphabet = _alphabet_and_lexicon(config)
   handwriting.check_model_alphabet(config)
   _batch_size(config, "batch_size")
   _number(config, "width_multiplier", 0, low_open=True)
@@ -407,13 +442,13 @@ def check_scrabble(config: ml_collections.ConfigDict) -> None:
     _int(config, key, 1)
   _int(config, "sample_every_steps", 0, zero="only at the end")
   _int(config, "keep_checkpoints", 1)
-  _words(config, "sample_words")
+  _words(config, "sample_words", alphabet)
   _int(config, "sample_num_styles", 1)
   if _get(config, "eval_recognizer_workdir"):
     _recognizer_folder("config.eval_recognizer_workdir", config.eval_recognizer_workdir)
   _int(config, "eval_num_words", 1)
   _int(config, "eval_num_styles", 1)
-  _words(config, "eval_style_words")
+  _words(config, "eval_style_words", alphabet)
   if "curve_every_steps" in config:  # Run folders from before the curve have none.
     _int(config, "curve_every_steps", 0, zero="no curve")
     _int(config, "curve_num_words", 1)
@@ -445,7 +480,21 @@ def check_scrabble_run(name: str, path: str, run_config: dict[str, Any]) -> None
 
 # ---- Explanations (configs/explain.py) -----------------------------------------------------------
 
-def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str) -> None:
+def run_alphabet(path: Any) -> text.Alphabet:
+  """The alphabet of the ScrabbleGAN run in `path` (IAM's for other runs, or when it cannot be read:
+  the run folder's own check reports that)."""
+  try:
+    with open(os.path.join(os.path.expanduser(path), "config.json"), encoding="utf-8") as f:
+      run_config = json.load(f)
+    if run_config.get("model") != "scrabblegan":
+      return text.IAM
+    return text.alphabet_of(ml_collections.ConfigDict(run_config))
+  except (OSError, TypeError, ValueError):
+    return text.IAM
+
+
+def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str,
+                                 alphabet: text.Alphabet = text.IAM) -> None:
   """The keys that configs/explain.py gives each of directions, ganspace and sefa."""
   _int(config, f"{section}.num_traversal_steps", 2)  # A traversal has two ends.
   _int(config, f"{section}.num_figure_directions", 1)
@@ -460,7 +509,8 @@ def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str
   word = _get(config, f"{section}.word")
   if not isinstance(word, str) or len(word.split()) != 1:
     fail(f"config.{section}.word", word, "must be one word, e.g. Shalom")
-  check_word(f"config.{section}.word", word)
+  if alphabet.is_iam:  # A custom alphabet's run writes a word of its lexicon when it cannot write this one.
+    check_word(f"config.{section}.word", word)
   _int(config, f"{section}.calibration_images", 1)
   _int(config, f"{section}.disentanglement_samples", 10)  # DCI holds out a fifth of them.
   _int(config, f"{section}.factor_reader_words", 0, zero="hand measurements instead")
@@ -511,6 +561,7 @@ def check_explain(config: ml_collections.ConfigDict, models: Sequence[str]) -> N
   _int(config, "ganspace.num_directions", 1)
   _int(config, "ganspace.num_samples", 2)  # PCA of the samples' features.
   _int(config, "sefa.num_directions", 1)
+  alphabet = run_alphabet(_get(config, "generator_workdir"))
   for section in ("directions", "ganspace", "sefa"):
-    _check_shared_direction_keys(config, section)
+    _check_shared_direction_keys(config, section, alphabet)
   check_run_folder("config.generator_workdir", _get(config, "generator_workdir"), models)

@@ -4,15 +4,23 @@ The config keys are those of `configs/scrabble.py`: `dataset` ('synthetic_handwr
 'iam_words', 'rimes_words' or 'cvl_words'), `synthetic_size`, `data_dir`, `manual_dir`, `seed`,
 `batch_size`, `bucket_size` and the `iam`, `rimes` and `cvl` preprocessing options.
 
-Every model of this package reads and writes the 80-symbol IAM alphabet (`text.ALPHABET`). RIMES
-and CVL have characters beyond it; their option `alphabet` is 'iam' by default (words with other
-characters dropped and counted, labels in IAM's ids), and their own alphabet only serves to look at
-the data: `check_model_alphabet` and `load_split`, which feeds the models, refuse it.
+The models read and write the 80-symbol IAM alphabet (`text.ALPHABET`) unless `config.alphabet`
+names an alphabet file (`text.alphabet_of`). With IAM's alphabet, RIMES and CVL keep by default
+only the words written in it (their option `alphabet` 'iam': other words dropped and counted, labels
+in IAM's ids); their own alphabet only serves to look at the data, and `check_model_alphabet` and
+`load_split`, which feeds the models, refuse it. With a custom alphabet, `load_split` gives the words
+written in it, labels re-encoded from their text (`AlphabetWords`): IAM is prepared in that alphabet,
+RIMES and CVL in their own, the synthetic words as they are, and the words with other characters
+are dropped, counted and logged.
 """
 from __future__ import annotations
 
+import collections
+import json
 import os
 from typing import Any, Mapping, Sequence
+
+from absl import logging
 
 import grain
 import ml_collections
@@ -58,17 +66,21 @@ def make_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
   if config.dataset == "synthetic_handwriting":
     return synthetic_handwriting.SyntheticHandwriting(
         config=config.synthetic_size, data_dir=data_dir, file_format="array_record")
+  alphabet = text.alphabet_of(config)
   if config.dataset == "iam_words":
     iam_config = iam_words.iam_config(
         keep_segmentation_errors=config.iam.keep_segmentation_errors,
         min_width_per_char=config.iam.min_width_per_char,
         max_width_per_char=config.iam.max_width_per_char,
-        test_percent=config.iam.test_percent)
+        test_percent=config.iam.test_percent, alphabet=alphabet.symbols)
     return _builder(iam_words.IamWords, iam_config, data_dir)
   if config.dataset in _ALPHABET_DATASETS:
     cls, section = _ALPHABET_DATASETS[config.dataset]
     options = config[section]
-    return _builder(cls, iam_words.words_config(options.alphabet, options.min_width_per_char,
+    # A custom model alphabet: the release's words in its own alphabet, then those written in the
+    # model's (`load_split`).
+    release_alphabet = options.alphabet if alphabet.is_iam else section
+    return _builder(cls, iam_words.words_config(release_alphabet, options.min_width_per_char,
                                                 options.max_width_per_char), data_dir)
   raise ValueError(f"Unknown dataset {config.dataset!r}; choose one of {DATASETS}.")
 
@@ -90,7 +102,7 @@ def check_model_alphabet(config: ml_collections.ConfigDict) -> None:
   """Raises `ConfigError` (a `UsageError`, one line) when the configured data set keeps words with
   characters outside the 80-symbol IAM alphabet, which every model of this package reads and
   writes: RIMES or CVL with their own alphabet. Training and evaluation commands call it."""
-  if config.dataset not in _ALPHABET_DATASETS:
+  if config.dataset not in _ALPHABET_DATASETS or not text.alphabet_of(config).is_iam:
     return
   section = _ALPHABET_DATASETS[config.dataset][1]
   alphabet = config[section].alphabet
@@ -98,8 +110,9 @@ def check_model_alphabet(config: ml_collections.ConfigDict) -> None:
     raise ConfigError(
         f"config.{section}.alphabet={alphabet!r}: the models read and write the 80-symbol IAM "
         f"alphabet, which lacks characters of {config.dataset}; train with "
-        f"--config.{section}.alphabet=iam (words with other characters are dropped and counted); "
-        f"{alphabet!r} is for looking at the data with experiments.show_data")
+        f"--config.{section}.alphabet=iam (words with other characters are dropped and counted), or "
+        f"give the models an alphabet file that has them with --config.alphabet=FILE; {alphabet!r} "
+        "alone is for looking at the data with experiments.show_data")
 
 
 def load_split(config: ml_collections.ConfigDict, split: str) -> Sequence[Mapping[str, Any]]:
@@ -109,7 +122,75 @@ def load_split(config: ml_collections.ConfigDict, split: str) -> Sequence[Mappin
   builder = prepare(config)
   if split not in builder.info.splits:
     raise ValueError(f"{config.dataset} has no split {split!r}; it has {list(builder.info.splits)}.")
-  return builder.as_data_source(split)
+  source = builder.as_data_source(split)
+  alphabet = text.alphabet_of(config)
+  if alphabet.is_iam:
+    return source
+  words = AlphabetWords(source, alphabet)
+  logging.info("%s %s: %d of %d words are written in %s; dropped for other characters: %s",
+               config.dataset, split, len(words), len(source), alphabet.name,
+               dict(words.dropped_characters.most_common(10)) or "none")
+  if not len(words):
+    raise ConfigError(f"config.alphabet={config.alphabet!r}: no word of the {split} split of "
+                      f"{config.dataset} is written in it (the most common other characters: "
+                      f"{''.join(c for c, _ in words.dropped_characters.most_common(10))!r}); "
+                      "the alphabet must hold the data set's characters")
+  return words
+
+
+def record_alphabet(config: ml_collections.ConfigDict, workdir: str) -> text.Alphabet:
+  """The alphabet of `config` (`text.alphabet_of`), written into it as `alphabet_symbols` when custom,
+  so that the run's config.json carries the symbols and the run reads and writes them even if the
+  alphabet file changes or goes away. A run resumed with an alphabet file whose symbols differ from
+  those it was started with gets a `ConfigError`. The train commands call it before training."""
+  try:
+    alphabet = text.alphabet_of(config)
+  except (OSError, ValueError) as e:
+    raise ConfigError(f"config.alphabet={config.get('alphabet')!r}: {e}") from e
+  config_file = os.path.join(workdir, "config.json")
+  if os.path.exists(config_file):
+    started_with = json.loads(open(config_file, encoding="utf-8").read()).get("alphabet_symbols") or text.ALPHABET
+    if started_with != alphabet.symbols:
+      raise ConfigError(f"config.alphabet={config.get('alphabet', '')!r}: the run in {workdir!r} was started with "
+                        f"another alphabet ({len(started_with)} symbols, this one has {alphabet.num_symbols}); "
+                        "resume it with the same alphabet or start a new workdir")
+  if not alphabet.is_iam:
+    with config.unlocked():
+      config.alphabet_symbols = alphabet.symbols
+  return alphabet
+
+
+def example_text(example: Mapping[str, Any]) -> str:
+  """An example's transcription as a str (TFDS gives bytes or str)."""
+  value = example["text"]
+  return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class AlphabetWords(Sequence):
+  """The examples of `source` whose text is written in `alphabet`, their `labels` re-encoded in its
+  ids (one pass over the source to select them). `dropped_characters` counts, over the dropped
+  words, the characters outside the alphabet."""
+
+  def __init__(self, source: Sequence[Mapping[str, Any]], alphabet: text.Alphabet):
+    self._source = source
+    self._alphabet = alphabet
+    kept = []
+    self.dropped_characters: collections.Counter = collections.Counter()
+    for i in range(len(source)):
+      unknown = alphabet.unknown_characters(example_text(source[i]))
+      if unknown:
+        self.dropped_characters.update(unknown)
+      else:
+        kept.append(i)
+    self._indices = np.asarray(kept, np.int64)
+
+  def __len__(self) -> int:
+    return len(self._indices)
+
+  def __getitem__(self, index: int) -> Mapping[str, Any]:
+    example = dict(self._source[int(self._indices[index])])
+    example["labels"] = self._alphabet.encode(example_text(example))
+    return example
 
 
 def split_rule(config: ml_collections.ConfigDict) -> str:
@@ -194,8 +275,7 @@ def writer_samples(source: Sequence[Mapping[str, Any]], writers: np.ndarray, num
     members = np.flatnonzero(writers == writer)[:words_per_writer]
     examples = [source[int(i)] for i in members]
     images.append([np.asarray(e["image"]) for e in examples])
-    texts.append([e["text"].decode("utf-8") if isinstance(e["text"], bytes) else str(e["text"])
-                  for e in examples])
+    texts.append([example_text(e) for e in examples])
   return chosen, images, texts
 
 
@@ -204,9 +284,9 @@ def scan_lengths_and_capitals(source: Sequence[Mapping[str, Any]]) -> tuple[np.n
   lengths = np.empty(len(source), np.int32)
   capitalised = np.zeros(len(source), bool)
   for i in range(len(source)):
-    labels = np.asarray(source[i]["labels"])
-    lengths[i] = len(labels)
-    capitalised[i] = text.decode(labels[:1]).isupper()
+    example = source[i]
+    lengths[i] = len(np.asarray(example["labels"]))
+    capitalised[i] = example_text(example)[:1].isupper()
   return lengths, capitalised
 
 

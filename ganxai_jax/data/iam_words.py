@@ -91,7 +91,7 @@ DROP_REASONS = (
     "not_in_partition",    # Its line is in none of the standard partition lists (when present).
     "segmentation_error",  # `err` in words.txt (unless keep_segmentation_errors).
     "punctuation_only",    # No letter or digit, e.g. `.` or `,`.
-    "outside_alphabet",    # A character outside the 80-symbol IAM alphabet.
+    "outside_alphabet",    # A character outside the alphabet (IAM's 80 symbols unless configured).
     "missing",             # No image file.
     "unreadable",          # The image file cannot be decoded.
     "empty",               # The image has no pixels.
@@ -302,9 +302,9 @@ def hash_percent(key: str) -> int:
   return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 100
 
 
-def select_words(records: list[WordRecord], keep_segmentation_errors: bool
+def select_words(records: list[WordRecord], keep_segmentation_errors: bool, alphabet: str = text.ALPHABET
                  ) -> tuple[list[WordRecord], collections.Counter]:
-  """Drops `err` words (unless kept), punctuation-only words and words outside the alphabet.
+  """Drops `err` words (unless kept), punctuation-only words and words outside `alphabet`.
 
   Returns the kept records and the number dropped for each reason.
   """
@@ -313,7 +313,7 @@ def select_words(records: list[WordRecord], keep_segmentation_errors: bool
     word = record.transcription
     if not record.segmentation_ok and not keep_segmentation_errors:
       dropped["segmentation_error"] += 1
-    elif (reason := text_drop_reason(word)) is not None:
+    elif (reason := text_drop_reason(word, alphabet)) is not None:
       dropped[reason] += 1
     else:
       kept.append(record)
@@ -371,11 +371,22 @@ class IamWordsConfig(tfds.core.BuilderConfig):
   min_width_per_char: float = 5.33
   max_width_per_char: float = 48.0
   test_percent: int = 10
+  # The symbols the kept words must be written in, and the labels' ids: '' for IAM's 80 (the
+  # release's own), or a custom alphabet's (`text.Alphabet.symbols`), e.g. for another script in
+  # IAM's layout.
+  alphabet: str = ""
+
+
+def alphabet_digest(symbols: str) -> str:
+  """A short stable name for an alphabet's symbols, for the names of prepared data sets."""
+  return hashlib.sha256(symbols.encode("utf-8")).hexdigest()[:10]
 
 
 def iam_config(keep_segmentation_errors: bool = False, min_width_per_char: float = 5.33,
-               max_width_per_char: float = 48.0, test_percent: int = 10) -> IamWordsConfig:
+               max_width_per_char: float = 48.0, test_percent: int = 10,
+               alphabet: str = "") -> IamWordsConfig:
   """The builder config for these options; its name encodes them so prepared variants coexist."""
+  alphabet = "" if alphabet == text.ALPHABET else alphabet
   options = (keep_segmentation_errors, float(min_width_per_char), float(max_width_per_char),
              int(test_percent))
   if options == (False, 5.33, 48.0, 10):
@@ -383,9 +394,11 @@ def iam_config(keep_segmentation_errors: bool = False, min_width_per_char: float
   else:
     name = (f"er{int(options[0])}_w{options[1]:g}-{options[2]:g}_test{options[3]}"
             .replace(".", "p"))
+  if alphabet:
+    name = f"{name}_alphabet{alphabet_digest(alphabet)}"
   return IamWordsConfig(name=name, keep_segmentation_errors=options[0],
                         min_width_per_char=options[1], max_width_per_char=options[2],
-                        test_percent=options[3])
+                        test_percent=options[3], alphabet=alphabet)
 
 
 @dataclasses.dataclass
@@ -607,8 +620,10 @@ class IamWords(WordImagesBuilder):
       self._record_dropped("unassigned", collections.Counter(not_in_partition=unassigned))
       logging.info("iam_words: %d words of lines in no partition list dropped", unassigned)
     generators = {}
+    alphabet = self.builder_config.alphabet or text.ALPHABET
+    self.info.metadata["alphabet"] = alphabet
     for split, split_records in by_split.items():
-      kept, dropped = select_words(split_records, self.builder_config.keep_segmentation_errors)
+      kept, dropped = select_words(split_records, self.builder_config.keep_segmentation_errors, alphabet)
       if kept:
         words = (WordImage(record.word_id, record.image_path(manual_dir), record.transcription,
                            {"writer": np.int32(writers.get(record.form_id, UNKNOWN_WRITER)),
@@ -616,7 +631,7 @@ class IamWords(WordImagesBuilder):
                  for record in kept)
         generators[split] = self._generate_examples(
             words, split, dropped, self.builder_config.min_width_per_char,
-            self.builder_config.max_width_per_char)
+            self.builder_config.max_width_per_char, alphabet)
       else:  # TFDS cannot write a split without examples (possible only for tiny folders).
         self._record_dropped(split, dropped)
         logging.info("iam_words %s: no word left; dropped %s", split, dict(dropped) or "nothing")

@@ -31,14 +31,15 @@ def make_predict_step(model: nn.Module) -> Callable[[Any, Mapping[str, jax.Array
   return jax.jit(predict)
 
 
-def read_words(predict: Callable, variables: Any, batches) -> tuple[list[str], list[str]]:
+def read_words(predict: Callable, variables: Any, batches, alphabet: text.Alphabet = text.IAM
+               ) -> tuple[list[str], list[str]]:
   """Greedy CTC transcriptions and references of every valid example of an evaluation pass."""
   references, hypotheses = [], []
   for batch in batches:
     frame_ids = np.asarray(predict(variables, {k: batch[k] for k in BATCH_KEYS}))
     for row in np.flatnonzero(batch["valid"]):
-      references.append(text.decode(batch["labels"][row, :batch["label_lengths"][row]]))
-      hypotheses.append(text.ctc_greedy_decode(frame_ids[row]))
+      references.append(alphabet.decode(batch["labels"][row, :batch["label_lengths"][row]]))
+      hypotheses.append(alphabet.ctc_greedy_decode(frame_ids[row]))
   return references, hypotheses
 
 
@@ -46,27 +47,35 @@ def evaluate(model: nn.Module, variables: Any, config: ml_collections.ConfigDict
              source: Sequence[Mapping[str, Any]], batch_size: int) -> dict[str, Any]:
   """CER and WER of greedy decoding over every example of `source`, plus a few readings."""
   batches = handwriting.make_batches(config, source, batch_size, train=False)
-  references, hypotheses = read_words(make_predict_step(model), variables, batches)
+  references, hypotheses = read_words(make_predict_step(model), variables, batches, text.alphabet_of(config))
   rates = text.character_and_word_error_rates(references, hypotheses)
   return {**rates, "num_words": len(references),
           "examples": [{"reference": r, "read": h} for r, h in zip(references[:20], hypotheses[:20])]}
 
 
-def describe(width_multiplier: float) -> dict[str, Any]:
+def describe(width_multiplier: float, alphabet: text.Alphabet = text.IAM) -> dict[str, Any]:
   """What `recognizer.json` records: enough to rebuild the model without the training config."""
-  return {"width_multiplier": width_multiplier, "num_classes": text.NUM_CLASSES, "alphabet": text.ALPHABET}
+  return {"width_multiplier": width_multiplier, "num_classes": alphabet.num_classes,
+          "alphabet": alphabet.symbols}
 
 
-def load_recognizer(workdir: str) -> tuple[recognizer_lib.Recognizer, dict[str, Any]]:
-  """The recognizer trained in `workdir` and its variables (latest checkpoint), for evaluation."""
+def load_recognizer(workdir: str, alphabet: text.Alphabet = text.IAM
+                    ) -> tuple[recognizer_lib.Recognizer, dict[str, Any]]:
+  """The recognizer trained in `workdir` and its variables (latest checkpoint), for evaluation; it must
+  read `alphabet` (the generator's)."""
   path = os.path.join(workdir, MODEL_FILE)
   if not os.path.exists(path):
     raise UsageError(f"{workdir!r} holds no {MODEL_FILE}: it is not a recognizer run's folder "
                      "(train one with experiments.train_recognizer).")
   description = workdir_lib.read_json(path)
-  if description["alphabet"] != text.ALPHABET:
-    raise UsageError(f"the recognizer in {workdir!r} was trained on another alphabet.")
-  model = recognizer_lib.Recognizer(width_multiplier=description["width_multiplier"])
+  if description["alphabet"] != alphabet.symbols:
+    theirs = len(description["alphabet"])
+    raise UsageError(f"the recognizer in {workdir!r} reads a {theirs}-symbol alphabet "
+                     f"({'IAM' if description['alphabet'] == text.ALPHABET else 'a custom one'}), not "
+                     f"{alphabet.name} ({alphabet.num_symbols} symbols) of the words to score; train it "
+                     "with the same --config.alphabet.")
+  model = recognizer_lib.Recognizer(width_multiplier=description["width_multiplier"],
+                                    num_classes=len(description["alphabet"]) + 1)
   checkpointer = Checkpointer(workdir)
   state = checkpointer.restore_latest(None)
   checkpointer.close()

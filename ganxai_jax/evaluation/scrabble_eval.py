@@ -58,12 +58,14 @@ def _read(model: nn.Module, variables: Any, images: jax.Array) -> tuple[jax.Arra
   return jnp.argmax(logits, axis=-1), frame_features.mean(axis=1)
 
 
-def read_and_embed(model: nn.Module, variables: Any, images: np.ndarray) -> tuple[list[str], np.ndarray]:
-  """Greedy transcriptions and pooled features of same-width word images [N, 32, 16n, 1] in [-1, 1]."""
+def read_and_embed(model: nn.Module, variables: Any, images: np.ndarray, alphabet: text.Alphabet = text.IAM
+                   ) -> tuple[list[str], np.ndarray]:
+  """Greedy transcriptions (in `alphabet`, the recognizer's) and pooled features of same-width word
+  images [N, 32, 16n, 1] in [-1, 1]."""
   readings, features = [], []
   for start in range(0, len(images), _CHUNK):
     frame_ids, pooled = _read(model, variables, jnp.asarray(images[start:start + _CHUNK]))
-    readings += [text.ctc_greedy_decode(row) for row in np.asarray(frame_ids)]
+    readings += [alphabet.ctc_greedy_decode(row) for row in np.asarray(frame_ids)]
     features.append(np.asarray(pooled))
   return readings, np.concatenate(features)
 
@@ -75,7 +77,7 @@ def _pick_words(source: Sequence[dict[str, Any]], count: int, rng: np.random.Gen
   groups: dict[int, tuple[list[np.ndarray], list[str]]] = {}
   for index in sorted(int(i) for i in picked):
     example = source[index]
-    word = text.decode(example["labels"])
+    word = handwriting.example_text(example)
     image = np.asarray(example["image"])
     if image.shape[1] != words_pipeline.WIDTH_PER_CHAR * len(word):
       continue  # Not in the 16-px-per-character format; never the case for the two data sets.
@@ -113,6 +115,8 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
                        num_words: int, num_styles: int, style_words: Sequence[str], seed: int = 0
                        ) -> dict[str, Any]:
   """CER, WER, FID (with its real-vs-real floor) and style diversity (see the module docstring)."""
+  alphabet = word_generators.alphabet_of(generator)
+  read = functools.partial(read_and_embed, recognizer, r_variables, alphabet=alphabet)
   rng = np.random.default_rng([seed, 0x6576616C])  # 'eval'
   test_groups = _pick_words(test_source, num_words, rng)
   z_key = jax.random.key(seed)
@@ -121,10 +125,10 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
   for length, (real_images, words) in test_groups.items():
     z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, length), (len(words), generator.latent_dim)))
     fake_images = word_generators.write_words(generator, words, z, _CHUNK)
-    readings, features = read_and_embed(recognizer, r_variables, fake_images)
+    readings, features = read(fake_images)
     fake_readings += readings
     fake_features.append(features)
-    readings, features = read_and_embed(recognizer, r_variables, real_images)
+    readings, features = read(real_images)
     real_readings += readings
     real_features.append(features)
     references += words
@@ -135,8 +139,7 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
   train_features = []
   for length, (real_images, _) in test_groups.items():
     if length in train_groups:
-      train_features.append(read_and_embed(recognizer, r_variables,
-                                           train_groups[length][0][:len(real_images)])[1])
+      train_features.append(read(train_groups[length][0][:len(real_images)])[1])
   floor_words = sum(len(features) for features in train_features)
 
   fake_rates = text.character_and_word_error_rates(references, fake_readings)
@@ -146,9 +149,11 @@ def evaluate_generator(generator: TrainedGenerator, recognizer: nn.Module, r_var
 
   style_z = np.asarray(jax.random.normal(jax.random.fold_in(z_key, 0x7374), (num_styles, generator.latent_dim)))
   feature_distances, pixel_distances = [], []
+  # With a custom alphabet the configured (English) words may not be writable: test words instead.
+  style_words = word_generators.writable_words(generator, style_words, fallback=references)
   for word in style_words:
     images = word_generators.write_words(generator, [word] * num_styles, style_z, _CHUNK)
-    _, features = read_and_embed(recognizer, r_variables, images)
+    _, features = read(images)
     feature_distances.append(mean_pairwise_distance(features))
     flat = images.reshape(num_styles, -1)
     pixel_distances.append(mean_pairwise_distance(flat) / np.sqrt(flat.shape[1]))
@@ -179,7 +184,9 @@ class CurveEval:
   and noisier than `evaluate` (no FID, no style diversity); it never replaces the final scores."""
 
   def __init__(self, config: ml_collections.ConfigDict, num_words: int):
-    self._recognizer, self._r_variables = recognizer_eval.load_recognizer(config.eval_recognizer_workdir)
+    self._alphabet = text.alphabet_of(config)
+    self._recognizer, self._r_variables = recognizer_eval.load_recognizer(config.eval_recognizer_workdir,
+                                                                          self._alphabet)
     rng = np.random.default_rng([config.seed, 0x63757276])  # 'curv'
     self._groups = {n: words for n, (_, words) in _pick_words(handwriting.load_split(config, "test"),
                                                                 num_words, rng).items()}
@@ -190,7 +197,7 @@ class CurveEval:
     for length, words in self._groups.items():
       z = np.asarray(jax.random.normal(jax.random.fold_in(self._z_key, length), (len(words), generator.latent_dim)))
       images = word_generators.write_words(generator, words, z, _CHUNK)
-      readings += read_and_embed(self._recognizer, self._r_variables, images)[0]
+      readings += read_and_embed(self._recognizer, self._r_variables, images, self._alphabet)[0]
       references += words
     rates = text.character_and_word_error_rates(references, readings)
     return {"cer": rates["cer"], "wer": rates["wer"], **capitalised_rates(references, readings)}
@@ -220,7 +227,8 @@ def summarize_curve(points: Sequence[dict[str, Any]], thresholds: Sequence[float
 
 def evaluate(config: ml_collections.ConfigDict, generator: TrainedGenerator) -> dict[str, Any]:
   """Scores of G in the protocol above, with the recognizer of `config.eval_recognizer_workdir`."""
-  recognizer, r_variables = recognizer_eval.load_recognizer(config.eval_recognizer_workdir)
+  recognizer, r_variables = recognizer_eval.load_recognizer(config.eval_recognizer_workdir,
+                                                            word_generators.alphabet_of(generator))
   scores = evaluate_generator(generator, recognizer, r_variables,
                               handwriting.load_split(config, "test"), handwriting.load_split(config, "train"),
                               num_words=config.eval_num_words, num_styles=config.eval_num_styles,

@@ -187,7 +187,7 @@ def attention_figures(source: TrainedGenerator, cfg: ml_collections.ConfigDict, 
   word's panels have its characters under their slots."""
   latent, condition = sample_inputs(source, seed, cfg.num_images)
   images, maps = source.render_with_maps(latent, condition)
-  texts = word_generators.condition_texts(condition) if source.kind == "words" else [None] * len(images)
+  texts = word_generators.condition_texts(condition, source) if source.kind == "words" else [None] * len(images)
   images = images[..., 0]  # [B, H, W]
   image_hw = images.shape[1:3]
   layers = {name: attention_lib.AttentionLayerMaps(maps[name],

@@ -26,7 +26,7 @@ from ganxai_jax.explain import directions as directions_lib
 from ganxai_jax.explain import factor_reader
 from ganxai_jax.explain import naming
 from ganxai_jax.generators.interface import Condition, TrainedGenerator
-from ganxai_jax.generators.words import encode_words
+from ganxai_jax.generators.words import alphabet_of, encode_words, writable_words
 from ganxai_jax.run import workdir as workdir_lib
 from ganxai_jax.viz import grids
 
@@ -44,11 +44,18 @@ class DirectionSet:
 
 # ---- Conditions and seeds --------------------------------------------------------------------------
 
+def figure_word(generator: TrainedGenerator, section: ml_collections.ConfigDict) -> str:
+  """The word of the figures: `section.word`, or, when the generator's (custom) alphabet cannot write
+  it, a word of its lexicon."""
+  return writable_words(generator, [section.word], count=1)[0]
+
+
 def figure_condition(generator: TrainedGenerator, section: ml_collections.ConfigDict, rng: jax.Array,
                      n: int) -> Condition:
   """Conditions for figure rows: the configured word for ScrabbleGAN, otherwise random ones."""
   if generator.kind == "words":
-    return {"chars": jnp.asarray(np.repeat(encode_words([section.word]), n, axis=0))}
+    return {"chars": jnp.asarray(np.repeat(encode_words([figure_word(generator, section)], alphabet_of(generator)),
+                                           n, axis=0))}
   return generator.sample_condition(rng, n)
 
 
@@ -103,7 +110,7 @@ def seed_figure(generator: TrainedGenerator, direction_set: DirectionSet, k: int
   shifts = np.linspace(-r, r, section.num_traversal_steps)
   condition = figure_condition(generator, section, jax.random.fold_in(rng, 1), num_seeds)
   images = naming.traversal_images(generator, direction, scale, latents, condition, shifts)
-  what = f" writing {section.word!r}" if generator.kind == "words" else ""
+  what = f" writing {figure_word(generator, section)!r}" if generator.kind == "words" else ""
   return grids.image_grid(images.reshape(-1, *images.shape[2:]), num_seeds, len(shifts),
                           title=f"{title}{what}: rows seeds, columns t",
                           row_labels=[f"z{s}" for s in range(num_seeds)],

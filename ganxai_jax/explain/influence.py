@@ -36,7 +36,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from ganxai_jax.data import lexicon
 from ganxai_jax.errors import UsageError
 from ganxai_jax.explain.attention import column_slots
 from ganxai_jax.generators import words as word_generators
@@ -185,13 +184,14 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
     raise UsageError(f"the influence method explains word generators (ScrabbleGAN); the run "
                      f"{config.generator_workdir!r} holds {generator.name}; pass a run of configs/scrabble.py.")
   length = int(cfg.word_length) or generator.word_length
-  if not lexicon.load_lexicon(length, length):
-    raise UsageError(f"config.influence.word_length={length}: the lexicon has no words of {length} characters.")
-  words_generator = generator.with_word_length(length)
+  try:
+    words_generator = generator.with_word_length(length)
+  except ValueError as e:  # The run's lexicon has no word of that length in its alphabet.
+    raise UsageError(f"config.influence.word_length={length}: {e}") from e
   z, condition = words_generator.sample(jax.random.key(config.seed), cfg.num_words)
   chars = np.asarray(condition["chars"])
   z = np.asarray(z)
-  texts = word_generators.condition_texts(condition)
+  texts = word_generators.condition_texts(condition, generator)
   models = {"trained": words_generator,
             "fresh": word_generators.fresh(words_generator, config.seed + 1)}
   images, influence, scores = {}, {}, {}

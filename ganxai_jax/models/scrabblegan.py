@@ -98,10 +98,12 @@ class CharFilterBank(nn.Module):
   channels: int
   spectral_norm: bool = True
   dtype: Any = jnp.float32
+  num_symbols: int = NUM_SYMBOLS
 
   @nn.compact
   def __call__(self, z_chunk: jax.Array, chars: jax.Array, update_stats: bool = False) -> jax.Array:
-    layer = CharFilterBankLayer(PATCH_SIZE * PATCH_SIZE * self.channels, dtype=self.dtype, name="filter_bank")
+    layer = CharFilterBankLayer(PATCH_SIZE * PATCH_SIZE * self.channels, num_symbols=self.num_symbols,
+                                dtype=self.dtype, name="filter_bank")
     if self.spectral_norm:
       flat = nn.SpectralNorm(layer, collection_name=layers.SPECTRAL)(z_chunk, chars,
                                                                       update_stats=update_stats)
@@ -178,6 +180,9 @@ class Generator(nn.Module):
   attention_resolutions: Sequence[int] = ()
   conv_impl: str = "lax"
   dtype: Any = jnp.float32
+  # The symbols G writes, in id order (one filter-bank entry each): IAM's 80 by default, or a custom
+  # alphabet (`text.alphabet_of(config)`). The model carries it, so whatever loads G can encode text.
+  alphabet: str = text.ALPHABET
 
   @nn.compact
   def __call__(self, z: jax.Array, chars: jax.Array, train: bool = False,
@@ -188,7 +193,8 @@ class Generator(nn.Module):
       raise ValueError(f"z must have {self.z_dim} entries, a multiple of {num_chunks}; got {z.shape}.")
     z_chunks = jnp.split(z, num_chunks, axis=-1)
     channels = [scaled(c, self.width_multiplier) for c in G_CHANNELS]
-    x = CharFilterBank(channels[0], self.spectral_norm, self.dtype, name="char_filter_bank")(
+    x = CharFilterBank(channels[0], self.spectral_norm, self.dtype, len(self.alphabet),
+                       name="char_filter_bank")(
         z_chunks[0], chars, update_stats)
     attention_maps, features = {}, None
     for i, (out_channels, factors) in enumerate(zip(channels[1:], G_UPSAMPLING)):

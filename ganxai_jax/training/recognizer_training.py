@@ -66,7 +66,9 @@ def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation
 def train_recognizer(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains the recognizer on the train split, evaluates on test, writes `workdir/eval.json`."""
   section = config.recognizer
-  model = recognizer_lib.Recognizer(width_multiplier=section.width_multiplier)
+  alphabet = handwriting.record_alphabet(config, workdir)
+  model = recognizer_lib.Recognizer(width_multiplier=section.width_multiplier,
+                                    num_classes=alphabet.num_classes)
   optimizer = make_optimizer(section.learning_rate)
   train_source = handwriting.load_split(config, "train")
   test_source = handwriting.load_split(config, "test")
@@ -91,7 +93,7 @@ def train_recognizer(config: ml_collections.ConfigDict, workdir: str) -> dict[st
     return results
 
   workdir_lib.write_json(os.path.join(workdir, recognizer_eval.MODEL_FILE),
-                         recognizer_eval.describe(section.width_multiplier))
+                         recognizer_eval.describe(section.width_multiplier, alphabet))
   started = time.time()
   schedule = loop.Schedule(num_steps=section.num_steps, log_every_steps=section.log_every_steps,
                            checkpoint_every_steps=section.checkpoint_every_steps,

@@ -10,6 +10,7 @@ from the latest checkpoint.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -46,7 +47,8 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> Scr
   discriminator = scrabblegan.Discriminator(width_multiplier=config.width_multiplier,
                                             attention_resolutions=tuple(config.d_attention),
                                             conv_impl=conv_impl, dtype=dtype)
-  recognizer = recognizer_lib.Recognizer(width_multiplier=config.width_multiplier, dtype=dtype)
+  recognizer = recognizer_lib.Recognizer(width_multiplier=config.width_multiplier,
+                                         num_classes=text.alphabet_of(config).num_classes, dtype=dtype)
 
   if config.r_warmup_steps >= config.num_train_steps:
     raise ValueError(f"r_warmup_steps {config.r_warmup_steps} leaves no GAN steps in num_train_steps "
@@ -92,10 +94,13 @@ class LexiconText:
   Every process draws the same global batch and keeps its own rows, as the real pipeline does.
   """
 
-  def __init__(self, seed: int, bucket_size: int, max_length: int, capitalize_probability: float = 0.0):
+  def __init__(self, seed: int, bucket_size: int, max_length: int, capitalize_probability: float = 0.0,
+               alphabet: text.Alphabet = text.IAM, lexicon_file: str = ""):
     self._seed = seed
     self._bucket_size = bucket_size
-    self._groups = lexicon.words_by_length(lexicon.load_lexicon(1, max_length))
+    self._alphabet = alphabet
+    self._groups = lexicon.words_by_length(
+        lexicon.load_lexicon(1, max_length, path=lexicon_file, alphabet=alphabet))
     self.capitalize_probability = capitalize_probability
 
   def probability_for_share(self, share: float) -> float:
@@ -123,8 +128,11 @@ class LexiconText:
       word = group[int(rng.integers(len(group)))]
       # No draw at all without capitals: the text of runs from before the option stays the same.
       if self.capitalize_probability > 0 and rng.random() < self.capitalize_probability:
-        word = word[0].upper() + word[1:]
-      encoded = text.encode(word)
+        capitalised = word[0].upper() + word[1:]
+        # A capital the alphabet lacks (or one that is two letters, as 'ß'.upper()): left as it is.
+        if len(capitalised) == len(word) and not self._alphabet.unknown_characters(capitalised[0]):
+          word = capitalised
+      encoded = self._alphabet.encode(word)
       labels[row, :len(encoded)] = encoded
       label_lengths[row] = len(encoded)
     per_process = global_batch_size // jax.process_count()
@@ -132,11 +140,12 @@ class LexiconText:
     return {"fake_labels": labels[rows], "fake_label_lengths": label_lengths[rows]}
 
 
-def trained_generator(components: ScrabbleComponents, state: Any, step: int = 0, dataset: str = ""
-                      ) -> word_generators.TrainedGenerator:
+def trained_generator(components: ScrabbleComponents, state: Any, step: int = 0, dataset: str = "",
+                      lexicon_file: str = "") -> word_generators.TrainedGenerator:
   """G of a train state (or of a checkpoint restored as a tree) behind the generator interface, with
-  its EMA weights when the run keeps them."""
-  return word_generators.wrap(components.generator, workdir_lib.inference_variables(state), step, dataset)
+  its EMA weights when the run keeps them; its random words come from `lexicon_file` ('' built-in)."""
+  return word_generators.wrap(components.generator, workdir_lib.inference_variables(state), step, dataset,
+                              lexicon_file=lexicon_file)
 
 
 def sample_figures(config: ml_collections.ConfigDict, components: ScrabbleComponents, state: TrainState,
@@ -144,7 +153,8 @@ def sample_figures(config: ml_collections.ConfigDict, components: ScrabbleCompon
   """Fixed words (`config.sample_words`) in fixed styles (one z per row, seeded by `config.seed`), each
   column labelled with the word it was asked to write."""
   figure = word_generators.text_figure(
-      trained_generator(components, state), list(config.sample_words), config.sample_num_styles,
+      trained_generator(components, state, lexicon_file=os.path.expanduser(config.get("lexicon", "") or "")),
+      list(config.sample_words), config.sample_num_styles,
       seed=config.seed,
       title=f"ScrabbleGAN, step {step}: one style (z) per row, the text asked above each column")
   return {"samples": figure}
@@ -180,6 +190,7 @@ def _mean_metrics(host: list[dict[str, Any]]) -> dict[str, float]:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
   """Trains ScrabbleGAN in `workdir` (resuming from its latest checkpoint), then writes eval.json (see
   `run.loop.train` for `max_minutes`, preemption and the non-finite guard)."""
+  handwriting.record_alphabet(config, workdir)  # Before anything reads the alphabet file.
   mesh = parallel.make_mesh()
   components = build_components(config, mesh)
   train_source = handwriting.load_split(config, "train")
@@ -191,7 +202,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   lengths, capitalised = handwriting.scan_lengths_and_capitals(labeled_source)
   data_iterator = iter(handwriting.make_batches(config, labeled_source, config.batch_size, train=True,
                                                 lengths=lengths))
-  fake_text = LexiconText(config.seed, config.bucket_size, config.lexicon_max_length)
+  fake_text = LexiconText(config.seed, config.bucket_size, config.lexicon_max_length,
+                          alphabet=text.alphabet_of(config),
+                          lexicon_file=os.path.expanduser(config.get("lexicon", "") or ""))
   capitalize = config.get("fake_capitalize", 0.0)  # Run folders from before the option: none.
   if capitalize == -1:
     capitalize = fake_text.probability_for_share(float(capitalised.mean()))
@@ -221,7 +234,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   curve = scrabble_eval.CurveEval(config, config.curve_num_words) if curve_every else None
 
   def legibility(state, step):
-    scores = curve(trained_generator(components, state))
+    scores = curve(trained_generator(components, state, lexicon_file=os.path.expanduser(config.lexicon)))
     scores = {k: v for k, v in scores.items() if v is not None}
     return {**scores, "minutes": (time.time() - started) / 60}
 
