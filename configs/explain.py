@@ -114,4 +114,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     section.factor_reader_words = 64 if tiny else 6000
     section.factor_reader_test_words = 32 if tiny else 1000
     section.factor_reader_steps = 5 if tiny else 1500
+    # Conditional generators (ScrabbleGAN, CGAN): seeds on which each named direction's move is checked
+    # to keep the content (explain/content.py: the words' CER or the digit asked); 0: not checked.
+    section.content_samples = 4 if tiny else 64
   return config

@@ -516,6 +516,8 @@ def _check_shared_direction_keys(config: ml_collections.ConfigDict, section: str
   _int(config, f"{section}.factor_reader_words", 0, zero="hand measurements instead")
   _int(config, f"{section}.factor_reader_test_words", 2)
   _int(config, f"{section}.factor_reader_steps", 1)
+  if "content_samples" in config[section]:
+    _int(config, f"{section}.content_samples", 0, zero="content not checked")
   _number(config, f"{section}.traversal_radius", 0, low_open=True)
   _number(config, f"{section}.naming_radius", 0, low_open=True)
 

@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from ganxai_jax import kinds
@@ -140,3 +141,20 @@ def test_cer_curve_finds_the_first_point_below_each_level(tmp_path):
   assert summary["first_at_or_below"] == {"0.25": {"step": 1000, "minutes": 6.5},
                                           "0.1": {"step": 1500, "minutes": 1.0}, "0.01": None}
   assert summary["resumed_at_steps"] == [1500]
+
+
+def test_sefa_directions_are_checked_to_keep_the_words_they_write(trained_run, tmp_path):
+  """The directions report of a run with an evaluation recognizer reads the asked words back after every
+  named direction's move (explain/content.py): the unshifted CER once, the moved CER per direction."""
+  out = tmp_path / "sefa"
+  run_cli("experiments.explain", "--config=configs/explain.py:sefa,tiny",
+          f"--config.generator_workdir={trained_run['workdir']}", f"--workdir={out}",
+          "--config.sefa.factor_reader_words=0")
+  report = json.loads((out / "explain.json").read_text())
+  assert report["content_judge"].startswith("CER of the asked words, read by the evaluation recognizer")
+  survival = report["direction_sets"]["sefa"]["content"]
+  assert len(survival["shifted_error"]) == len(report["names"]["sefa"]) == 4
+  assert survival["unshifted_error"] >= 0 and all(e >= 0 for e in survival["shifted_error"])
+  np.testing.assert_allclose(survival["error_increase"],
+                             np.array(survival["shifted_error"]) - survival["unshifted_error"], atol=1e-12)
+  assert report["content_table"]["sefa"]["mean_shifted_error"] == pytest.approx(np.mean(survival["shifted_error"]))

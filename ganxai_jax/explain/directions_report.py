@@ -21,7 +21,9 @@ import ml_collections
 import numpy as np
 from absl import logging
 
+from ganxai_jax.data import pipeline
 from ganxai_jax.explain import closed_form
+from ganxai_jax.explain import content
 from ganxai_jax.explain import directions as directions_lib
 from ganxai_jax.explain import factor_reader
 from ganxai_jax.explain import naming
@@ -150,10 +152,12 @@ def measure_set(generator: TrainedGenerator, direction_set: DirectionSet,
 def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
                  section: ml_collections.ConfigDict, spread: dict[str, float],
                  calibration: naming.Calibration | None, rng: jax.Array,
-                 reader: factor_reader.Reader | None = None) -> dict[str, Any]:
+                 reader: factor_reader.Reader | None = None,
+                 judge: content.Judge | None = None) -> dict[str, Any]:
   """Names (with per-attribute slopes, effects, consistency) and, with a calibration, the
   ground-truth scores and disentanglement metrics of one direction set, the factors read by the
-  learned `reader` when given, else by the calibrated hand measurements."""
+  learned `reader` when given, else by the calibrated hand measurements; with a content `judge`, how
+  much of the content each named direction's move destroys (`content.content_survival`)."""
   measured, shifts = measure_set(generator, direction_set, section, rng)
   effects = naming.direction_effects(measured, shifts, spread, section.min_effect, section.min_consistency)
   result: dict[str, Any] = {
@@ -161,6 +165,13 @@ def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
       "effects": [e.as_dict() for e in effects],
       "naming_radius": direction_set.naming_radius,
   }
+  samples = section.get("content_samples", 0)
+  if judge is not None and samples:
+    count = min(section.num_named_directions, direction_set.directions.shape[1])
+    latents, condition = _seeds(generator, jax.random.fold_in(rng, 0x636f), samples)  # 'co'
+    result["content"] = content.content_survival(
+        generator, direction_set.directions[:, :count], direction_set.scales[:count], latents, condition,
+        direction_set.naming_radius, judge)
   if calibration is not None:
     count = min(section.num_named_directions, direction_set.directions.shape[1])
     directions, scales = direction_set.directions[:, :count], direction_set.scales[:count]
@@ -301,19 +312,24 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
                  if ground_truth_applies(generator) else None)
   reader = None
   if calibration is not None and section.factor_reader_words > 0:
-    reader = factor_reader.train_reader(generator.word_length, section.factor_reader_words,
-                                        section.factor_reader_test_words, section.factor_reader_steps,
-                                        seed=config.seed)
+    run_config = workdir_lib.load_run_config(config.generator_workdir)
+    cache = os.path.join(os.path.expanduser(run_config.get("data_dir") or "") or pipeline.default_data_dir(),
+                         "ganxai_factor_readers")
+    reader, results["reader_from_cache"] = factor_reader.load_or_train_reader(
+        cache, generator.word_length, section.factor_reader_words, section.factor_reader_test_words,
+        section.factor_reader_steps, seed=config.seed)
     results["reader_r2"] = reader.r2_dict()
     results["reader_train_r2"] = dict(zip(reader.factor_names, map(float, reader.train_r2)))
     logging.info("factor reader R² on held-out writers: %s",
                  ", ".join(f"{k} {v:.2f}" for k, v in reader.r2_dict().items()))
+  judge, judged = content.content_judge(config.generator_workdir, generator)
+  results["content_judge"] = judged
   described = {}
   # Every set is measured on the same seeds (latents and words), so the table compares like with like.
   for direction_set in direction_sets + compared:
     set_section = config[direction_set.label] if direction_set.label in ("ganspace", "sefa") else section
     described[direction_set.label] = describe_set(generator, direction_set, set_section, spread, calibration,
-                                                  jax.random.fold_in(rng, 1), reader)
+                                                  jax.random.fold_in(rng, 1), reader, judge)
     logging.info("%s names: %s", direction_set.label, described[direction_set.label]["names"])
 
   folder = os.path.join(workdir, "figures")
@@ -332,6 +348,11 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
     logging.info("%s: %d named directions cover %d distinct attributes %s", label, found["named"],
                  found["distinct_attributes"], found["attribute_counts"])
   results["figures"] = figures
+  if judge is not None:
+    results["content_table"] = content.survival_table(described)
+    for label, row in results["content_table"].items():
+      logging.info("%s: content error %.3f unshifted, %.3f moved (+%.3f)", label, row["unshifted_error"],
+                   row["mean_shifted_error"], row["mean_error_increase"])
   if calibration is not None:
     results["ground_truth_table"] = ground_truth_table(described)
     results["disentanglement_table"] = disentanglement_table(described)

@@ -8,21 +8,30 @@ factors of words rendered as the data set renders them (`naming.render_calibrati
 writer per word, writers unlike the data set's own), and scored by R² per factor on words of other,
 held-out writers. Ground-truth scores and disentanglement metrics then read generated words with it
 (`directions_report`), with the hand measurements kept for the names.
+
+Training one takes minutes on a CPU; `load_or_train_reader` caches it beside the prepared data
+(`DATA_DIR/ganxai_factor_readers/`), keyed by every setting that changes it, as the MNIST evaluation
+classifier is cached.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import os
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import flax.serialization
 import optax
 from absl import logging
 
+from ganxai_jax.data import synthetic_handwriting
 from ganxai_jax.explain import naming
 from ganxai_jax.models.factor_reader import FactorReader
+from ganxai_jax.run import workdir as workdir_lib
 
 _CHUNK = 256  # Images per forward pass when reading.
 
@@ -92,3 +101,40 @@ def train_reader(word_length: int, num_train: int, num_test: int, steps: int, ba
   reader = Reader(model, params, names, mean, std, np.zeros(len(names)), np.zeros(len(names)))
   return dataclasses.replace(reader, r2=r_squared(reader.predict(test_images), test_factors),
                              train_r2=r_squared(reader.predict(train_images), train_factors))
+
+
+# Bump when the reader's model, its training or the rendering of its words changes: old caches are ignored.
+READER_VERSION = 1
+
+
+def cache_key(word_length: int, num_train: int, num_test: int, steps: int, seed: int) -> str:
+  """The folder name of a cached reader: every setting that changes it, and the renderer's version."""
+  return (f"v{READER_VERSION}_synthetic{synthetic_handwriting.SyntheticHandwriting.VERSION}_len{word_length}"
+          f"_train{num_train}_test{num_test}_steps{steps}_seed{seed}")
+
+
+def load_or_train_reader(cache_dir: str, word_length: int, num_train: int, num_test: int, steps: int,
+                         seed: int = 0) -> tuple[Reader, bool]:
+  """The reader of these settings from `cache_dir` when it was trained before, else trained (`train_reader`)
+  and cached there; returns `(reader, loaded_from_cache)`."""
+  folder = os.path.join(cache_dir, cache_key(word_length, num_train, num_test, steps, seed))
+  params_path, info_path = os.path.join(folder, "reader.msgpack"), os.path.join(folder, "reader.json")
+  if os.path.exists(params_path) and os.path.exists(info_path):
+    with open(info_path, encoding="utf-8") as fh:
+      info = json.load(fh)
+    model = FactorReader(num_factors=len(info["factor_names"]))
+    template = model.init(jax.random.key(seed), jnp.zeros((1, 32, 16 * word_length, 1)))["params"]
+    with open(params_path, "rb") as fh:
+      params = flax.serialization.from_bytes(template, fh.read())
+    logging.info("factor reader loaded from %s", folder)
+    return Reader(model, params, tuple(info["factor_names"]), *(np.asarray(info[k], info["dtypes"][k])
+                                                                 for k in ("mean", "std", "r2", "train_r2"))), True
+  logging.info("training the factor reader (%d words, %d steps); it is cached in %s", num_train, steps, folder)
+  reader = train_reader(word_length, num_train, num_test, steps, seed=seed)
+  workdir_lib.write_file(params_path, flax.serialization.to_bytes(reader.params))
+  workdir_lib.write_file(info_path, json.dumps(
+      {"factor_names": list(reader.factor_names),
+       **{k: np.asarray(getattr(reader, k), np.float64).tolist() for k in ("mean", "std", "r2", "train_r2")},
+       # float64 lists hold float32 values exactly: read back in their own dtype, they are the same.
+       "dtypes": {k: str(np.asarray(getattr(reader, k)).dtype) for k in ("mean", "std", "r2", "train_r2")}}))
+  return reader, False
