@@ -13,7 +13,7 @@ from ganxai_jax.data import lexicon
 from ganxai_jax.data import text
 from ganxai_jax.errors import ConfigError
 from tests.conftest import run_cli
-from tests.test_iam_words import FORMS_TXT_HEADER, WORDS_TXT_HEADER, _write_png, words_txt_line
+from tests.test_iam_words import make_protocol_fixture
 
 GREEK = "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώς"
 # (form, writer, split, words): Greek words, and one Latin word that the Greek alphabet lacks.
@@ -78,25 +78,7 @@ def test_a_lexicon_file_keeps_its_words_written_in_the_alphabet(tmp_path):
 
 def make_greek_iam_fixture(root) -> str:
   """An IAM folder in the release's layout whose words are Greek (one Latin word among them)."""
-  root = str(root)
-  lines, forms, lists = [WORDS_TXT_HEADER], [FORMS_TXT_HEADER], {"train": [], "test": []}
-  i = 0
-  for form, (writer, split, words) in GREEK_FORMS.items():
-    forms.append(f"{form} {writer:03d} 1 all 1 1 {len(words)} {len(words)}\n")
-    lists[split].append(f"{form}-00\n")
-    folder = os.path.join(root, "words", form.split("-")[0], form)
-    os.makedirs(folder)
-    for position, word in enumerate(words):
-      word_id = f"{form}-00-{position:02d}"
-      lines.append(words_txt_line(word_id, "ok", "NN", word, i, ten_fields=False))
-      _write_png(os.path.join(folder, word_id + ".png"), (30 * len(word), 50), i)
-      i += 1
-  for name, content in (("words.txt", lines), ("forms.txt", forms), ("trainset.txt", lists["train"]),
-                        ("validationset1.txt", []), ("validationset2.txt", []),
-                        ("testset.txt", lists["test"])):
-    with open(os.path.join(root, name), "w", encoding="utf-8") as fh:
-      fh.writelines(content)
-  return root
+  return make_protocol_fixture(root, GREEK_FORMS)
 
 
 def _greek_files(tmp_path) -> tuple[str, str]:

@@ -345,12 +345,13 @@ PROTOCOL_FORMS = {"a01-000u": (0, "train", ("the", "word", "hand", "wrote")),
                   "c03-003": (7, "test", ("the", "word", "hand", "wrote"))}
 
 
-def make_protocol_fixture(root) -> str:
-  """An IAM folder (words.txt, forms.txt, word images, partition lists) with 8 train and 4 test words."""
+def make_protocol_fixture(root, forms_words: dict = PROTOCOL_FORMS) -> str:
+  """An IAM folder (words.txt, forms.txt, word images, partition lists) with the forms of `forms_words`
+  ({form: (writer, split, words)}; by default 8 train and 4 test words)."""
   root = str(root)
   lines, forms, lists = [WORDS_TXT_HEADER], [FORMS_TXT_HEADER], {"train": [], "test": []}
   i = 0
-  for form, (writer, split, words) in PROTOCOL_FORMS.items():
+  for form, (writer, split, words) in forms_words.items():
     forms.append(f"{form} {writer:03d} 1 all 1 1 {len(words)} {len(words)}\n")
     lists[split].append(f"{form}-00\n")
     folder = os.path.join(root, "words", form.split("-")[0], form)
