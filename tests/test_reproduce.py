@@ -184,6 +184,15 @@ def test_the_tiny_mnist_table_stops_by_time_resumes_and_skips_what_is_done(tmp_p
     assert distinct["label"] == "distinct attributes" and 0 <= distinct["value"] <= 4
     assert set(distinct["baselines"]) == {"random"}
     assert f"--config.generator_workdir={workdir}/{'gan' if name == 'directions' else 'cgan'}" in rows[name]["command"]
+    # The CGAN's directions are checked to keep the digit asked; the unconditional GAN's have none to keep.
+    explain_dir = next(arg.split("=", 1)[1] for arg in rows[name]["command"].split() if arg.startswith("--workdir="))
+    explained = _read(os.path.join(explain_dir, "explain.json"))
+    if name == "cgan_directions":
+      assert explained["content_judge"].startswith("share of images the evaluation classifier reads")
+      assert {"learned_orthonormal", "random"} <= set(explained["content_table"])
+      assert all(0 <= row["mean_shifted_error"] <= 1 for row in explained["content_table"].values())
+    else:
+      assert "content_table" not in explained and explained["content_judge"].endswith("not conditioned on its content")
   md = _read(os.path.join(workdir, "results.md"))
   assert "**incomplete**" not in md and md.count("\n| ") == 1 + len(tables.MNIST.rows)  # Header and rows.
   progress = _read(os.path.join(workdir, "progress.json"))

@@ -52,8 +52,8 @@ def digit_error_judge(classifier_params: Any) -> Judge:
   """1 where the evaluation classifier reads another digit than the label asked, else 0."""
 
   def judge(images: np.ndarray, condition: Condition) -> np.ndarray:
-    predicted, _ = classifier_lib.predict(classifier_params, np.asarray(images))
-    return (np.asarray(predicted) != np.asarray(condition["labels"])).astype(np.float64)
+    logits, _ = classifier_lib.predict(classifier_params, np.asarray(images))
+    return (np.argmax(logits, axis=-1) != np.asarray(condition["labels"])).astype(np.float64)
 
   return judge
 
