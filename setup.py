@@ -25,6 +25,8 @@ INSTALL_REQUIRES = [
     "english-words==2.0.2",
     # PNG decoding of IAM word images and rendering of the synthetic handwriting.
     "Pillow==13.0.0",
+    # The latent explorer's web server (experiments.serve), on 127.0.0.1 only.
+    "flask==3.1.3",
 ]
 
 setuptools.setup(
@@ -36,5 +38,7 @@ setuptools.setup(
     python_requires=">=3.10",
     packages=setuptools.find_packages(include=["ganxai_jax", "ganxai_jax.*", "experiments", "configs"]),
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest==9.2.0", "pytest-xdist==3.8.0"]},
+    extras_require={"test": ["pytest==9.2.0", "pytest-xdist==3.8.0",
+                             # Drives the system's Chromium in the browser tests (never downloads one).
+                             "playwright==1.65.2"]},
 )
