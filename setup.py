@@ -37,6 +37,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=setuptools.find_packages(include=["ganxai_jax", "ganxai_jax.*", "experiments", "configs"]),
+    package_data={"ganxai_jax.serve": ["page.html"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": ["pytest==9.2.0", "pytest-xdist==3.8.0",
                              # Drives the system's Chromium in the browser tests (never downloads one).

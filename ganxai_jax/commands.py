@@ -16,6 +16,8 @@ import ml_collections
 from absl import flags
 
 from ganxai_jax import config_checks
+from ganxai_jax import generation
+from ganxai_jax import html_report
 from ganxai_jax import kinds
 from ganxai_jax.errors import ConfigError
 from ganxai_jax.reproduce import report
@@ -47,6 +49,15 @@ def _evaluate(f: flags.FlagValues) -> None:
 
 
 def _generate(f: flags.FlagValues) -> None:
+  if f.latent is not None:
+    if f.text is not None:
+      config_checks.fail("--text", f.text, "goes with --text or --latent, not both: a latent file holds its text")
+    config_checks.check_output_file("--output", f.output)
+    config_checks.check_run_folder("--workdir", f.workdir, kinds.MODELS)
+    generation.read_latent(f.latent)
+    return
+  if f.text is None:
+    config_checks.fail("--text", None, "is required (or --latent=FILE): the words to write, e.g. --text='Shalom world'")
   # Before the workdir is checked: the text in the run's alphabet (IAM's when the run cannot be read).
   alphabet = config_checks.run_alphabet(f.workdir)
   config_checks.check_word("--text", f.text or "", alphabet=alphabet)
@@ -98,6 +109,26 @@ def _train_recognizer(f: flags.FlagValues) -> None:
   config_checks.check_workdir(f.workdir)
 
 
+def _serve(f: flags.FlagValues) -> None:
+  config_checks.check_run_folder("--workdir", f.workdir, kinds.MODELS)
+  config_checks.check_int("--port", f.port, 0, 65535, zero="any free port")
+  for folder in f.explain:
+    if not os.path.isfile(os.path.join(folder, "directions.npz")):
+      config_checks.fail("--explain", folder, "must be the folder of an experiments.explain run of method "
+                         "directions, ganspace or sefa (it holds directions.npz)")
+
+
+def _report(f: flags.FlagValues) -> None:
+  files = ", ".join(html_report.RUN_FILES[:-1]) + " or " + html_report.RUN_FILES[-1]
+  if not f.workdir or not os.path.isdir(f.workdir):
+    problem = "it is empty" if not f.workdir else "it is a file" if os.path.exists(f.workdir) else "it does not exist"
+    config_checks.fail("--workdir", f.workdir, f"must be a run's folder (it holds {files}), and {problem}")
+  if not any(os.path.isfile(os.path.join(f.workdir, name)) for name in html_report.RUN_FILES):
+    config_checks.fail("--workdir", f.workdir, f"holds none of {files}: it is not a run's folder")
+  if not os.access(f.workdir, os.W_OK | os.X_OK):
+    config_checks.fail("--workdir", f.workdir, "is a folder this user cannot write in (the report goes there)")
+
+
 def _reproduce(f: flags.FlagValues) -> None:
   config_checks.check_workdir(f.workdir)
   if f.readme is not None:
@@ -113,6 +144,8 @@ COMMANDS = {
     "show_data": CommandCheck("show_data", ("configs/scrabble.py",), _show_data),
     "train_recognizer": CommandCheck("train_recognizer", ("configs/scrabble.py",), _train_recognizer),
     "reproduce": CommandCheck("reproduce", (), _reproduce),
+    "report": CommandCheck("report", (), _report),
+    "serve": CommandCheck("serve", (), _serve),
 }
 
 

@@ -91,6 +91,17 @@ BAD_INPUT = [
     ("generate", ["--workdir={mnist_run}", "--text=Shalom", "--output={tmp}/x.png"],
      ["model='gan'", "'scrabblegan'"]),
     ("generate", ["--workdir={scrabble_run}", f"--text={'a' * 21}", "--output={tmp}/x.png"], ["at most 20"]),
+    ("generate", ["--workdir={scrabble_run}", "--output={tmp}/x.png"], ["--text=None", "or --latent=FILE"]),
+    ("generate", ["--workdir={scrabble_run}", "--latent={file}", "--output={tmp}/x.png"],
+     ["latent=", "is not JSON"]),
+    ("generate", ["--workdir={scrabble_run}", "--latent={tmp}/none.json", "--output={tmp}/x.png"],
+     ["latent=", "does not exist"]),
+    ("generate", ["--workdir={scrabble_run}", "--latent={file}", "--text=hi", "--output={tmp}/x.png"],
+     ["--text='hi'", "not both"]),
+    # serve
+    ("serve", ["--workdir={empty}"], ["--workdir=", "holds no config.json"]),
+    ("serve", ["--workdir={scrabble_run}", "--port=70000"], ["--port=70000", "[0, 65535]"]),
+    ("serve", ["--workdir={scrabble_run}", "--explain={empty}"], ["--explain=", "directions.npz"]),
     # explain
     ("explain", ["--config=configs/explain.py:lime", "--config.generator_workdir={mnist_run}", "--workdir={out}"],
      ["'lime'", "attention, directions, ganspace, sefa, influence"]),
@@ -180,6 +191,7 @@ BUGS = [
     ("train_recognizer", "ganxai_jax.training.recognizer_training", "train_recognizer",
      [SCRABBLE, "--workdir={out}"]),
     ("reproduce", "ganxai_jax.reproduce.runner", "reproduce", ["--table=mnist", "--workdir={out}", "--tiny"]),
+    ("serve", "ganxai_jax.serve.server", "serve", ["--workdir={scrabble_run}"]),
 ]
 
 

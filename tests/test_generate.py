@@ -1,13 +1,19 @@
-"""End-to-end tests through the command lines: tiny ScrabbleGAN training, resume, evaluation, generation."""
+"""End-to-end tests through the command lines: tiny ScrabbleGAN training, resume, evaluation, generation,
+SeFa directions, and the latent explorer's page in a real browser."""
+import base64
+import io
 import json
 import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from ganxai_jax import kinds
 from ganxai_jax.evaluation import scrabble_eval
 from ganxai_jax.generators import words as word_generators
+from ganxai_jax.serve import server
+from tests import browser
 from tests.conftest import run_cli
 
 
@@ -41,13 +47,14 @@ def test_generate_cli_rejects_unknown_characters_in_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-  """A tiny recognizer, then a tiny ScrabbleGAN run (4 steps) evaluated with it, through the CLIs."""
+  """A tiny recognizer, then a tiny ScrabbleGAN run with self-attention (4 steps) evaluated with it,
+  through the CLIs."""
   root = tmp_path_factory.mktemp("scrabble")
   data_dir, recognizer_dir, workdir = root / "tfds", root / "recognizer", root / "run"
   run_cli("experiments.train_recognizer", "--config=configs/scrabble.py:tiny", f"--workdir={recognizer_dir}",
           f"--config.data_dir={data_dir}", "--config.recognizer.num_steps=4")
   # One bucket (all lengths padded to 10 characters) and lax convolutions: fewer, smaller compiles.
-  common = ["--config=configs/scrabble.py:tiny", f"--workdir={workdir}", f"--config.data_dir={data_dir}",
+  common = ["--config=configs/scrabble.py:tiny,attention", f"--workdir={workdir}", f"--config.data_dir={data_dir}",
             f"--config.eval_recognizer_workdir={recognizer_dir}", "--config.bucket_size=10",
             "--config.conv_impl=lax", "--config.curve_every_steps=2"]
   first = run_cli("experiments.train", *common)
@@ -141,15 +148,27 @@ def test_cer_curve_finds_the_first_point_below_each_level(tmp_path):
   assert summary["first_at_or_below"] == {"0.25": {"step": 1000, "minutes": 6.5},
                                           "0.1": {"step": 1500, "minutes": 1.0}, "0.01": None}
   assert summary["resumed_at_steps"] == [1500]
+  # A resumed process is told by its start time, also when its minutes happen to exceed the last ones.
+  stamped = [{"step": 2, "cer": 0.9, "minutes": 0.2, "started_at": 100.0},
+             {"step": 4, "cer": 0.8, "minutes": 0.3, "started_at": 100.0},
+             {"step": 6, "cer": 0.7, "minutes": 0.5, "started_at": 170.0}]
+  assert scrabble_eval.summarize_curve(stamped, [0.25])["resumed_at_steps"] == [6]
 
 
-def test_sefa_directions_are_checked_to_keep_the_words_they_write(trained_run, tmp_path):
-  """The directions report of a run with an evaluation recognizer reads the asked words back after every
-  named direction's move (explain/content.py): the unshifted CER once, the moved CER per direction."""
-  out = tmp_path / "sefa"
+@pytest.fixture(scope="module")
+def sefa_run(trained_run, tmp_path_factory):
+  """SeFa directions of the tiny run, through the explain CLI."""
+  out = tmp_path_factory.mktemp("sefa")
   run_cli("experiments.explain", "--config=configs/explain.py:sefa,tiny",
           f"--config.generator_workdir={trained_run['workdir']}", f"--workdir={out}",
           "--config.sefa.factor_reader_words=0")
+  return out
+
+
+def test_sefa_directions_are_checked_to_keep_the_words_they_write(sefa_run):
+  """The directions report of a run with an evaluation recognizer reads the asked words back after every
+  named direction's move (explain/content.py): the unshifted CER once, the moved CER per direction."""
+  out = sefa_run
   report = json.loads((out / "explain.json").read_text())
   assert report["content_judge"].startswith("CER of the asked words, read by the evaluation recognizer")
   survival = report["direction_sets"]["sefa"]["content"]
@@ -158,3 +177,75 @@ def test_sefa_directions_are_checked_to_keep_the_words_they_write(trained_run, t
   np.testing.assert_allclose(survival["error_increase"],
                              np.array(survival["shifted_error"]) - survival["unshifted_error"], atol=1e-12)
   assert report["content_table"]["sefa"]["mean_shifted_error"] == pytest.approx(np.mean(survival["shifted_error"]))
+
+
+# ---- The latent explorer's page in Chromium, on the tiny run with attention and its SeFa directions --------
+
+def _pixels(data_url: str) -> np.ndarray:
+  return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
+
+
+def test_the_explorer_page_moves_renders_downloads_and_reports_bad_text(trained_run, sefa_run, tmp_path):
+  workdir, sefa = trained_run["workdir"], sefa_run
+  explorer = server.build_explorer(str(workdir), [str(sefa)])
+  assert [s.label for s in explorer.sets.values()] == ["sefa"]
+  server.warm_up(explorer)
+  httpd = server.start_server(explorer, 0)
+  url = f"http://127.0.0.1:{httpd.server_port}/"
+  try:
+    with browser.open_page() as (page, requested):
+      page.goto(url)
+      page.wait_for_selector("body[data-renders='1']")
+      before = _pixels(page.get_attribute("#image", "src"))
+      assert before.shape == (32, 16 * len("Shalom"))
+      page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+
+      slider = page.locator("#slider-sefa-0")
+      slider.focus()
+      page.keyboard.press("End")  # The slider to its maximum: one input event.
+      page.wait_for_selector("body[data-renders='2']")
+      after = _pixels(page.get_attribute("#image", "src"))
+      assert np.abs(after.astype(int) - before.astype(int)).max() > 0, "the slider did not change the image"
+
+      with page.expect_download() as download:
+        page.click("#download-latent")
+      latent_file = tmp_path / "latent.json"
+      download.value.save_as(latent_file)
+      with page.expect_download() as download:
+        page.click("#download-image")
+      image_file = tmp_path / "image.png"
+      download.value.save_as(image_file)
+      record = json.loads(latent_file.read_text())
+      assert record["text"] == "Shalom" and record["shifts"][0]["set"] == "sefa" and record["shifts"][0]["t"] > 0
+
+      page.click("#image", position={"x": 4 * 2 + 2, "y": 4 * 10 + 2})  # A pixel: its attention map is overlaid.
+      page.wait_for_selector("body[data-attention='shown']")
+      assert "attention of the query at pixel (10, 2)" in page.inner_text("#message")
+
+      page.fill("#text", "Shalom עולם")
+      page.wait_for_selector("#message.error")
+      assert "U+05E2" in page.inner_text("#message")
+      page.screenshot(path=str(tmp_path / "explorer_error.png"), full_page=True)
+      page.fill("#text", "world")  # The server went on after the bad request.
+      page.wait_for_selector("body[data-renders='3']")
+      assert _pixels(page.get_attribute("#image", "src")).shape == (32, 16 * len("world"))
+      assert browser.outside_requests(requested, (url,)) == [], "the page reached outside its server"
+  finally:
+    httpd.shutdown()
+
+  output = tmp_path / "regenerated.png"
+  run_cli("experiments.generate", f"--workdir={workdir}", f"--latent={latent_file}", f"--output={output}")
+  np.testing.assert_array_equal(np.asarray(Image.open(output)), np.asarray(Image.open(image_file)))
+  np.testing.assert_array_equal(np.asarray(Image.open(image_file)), after)
+
+
+def test_generate_and_serve_refuse_bad_latent_files_and_folders_in_one_line(trained_run, tmp_path):
+  workdir = trained_run["workdir"]
+  bad = tmp_path / "bad.json"
+  bad.write_text('{"z": [1, 2]}')
+  proc = run_cli("experiments.generate", f"--workdir={workdir}", f"--latent={bad}",
+                 f"--output={tmp_path / 'x.png'}", check=False)
+  assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("error: latent=")
+  proc = run_cli("experiments.serve", f"--workdir={workdir}", f"--explain={tmp_path}", check=False)
+  assert proc.returncode == 2 and "holds directions.npz" in proc.stderr.strip().splitlines()[-1]
+  assert not (tmp_path / "x.png").exists()

@@ -6,6 +6,7 @@ The layers, bottom to top (a module imports only from its own package or from lo
   data                 data sets and input pipelines
   models               flax modules
   viz                  figures from arrays
+  html_report          a run's folder as one HTML page (reads files only; every layer above may write one)
   generators           the trained-generator interface and its adapters
   evaluation           scores and measurements
   training | explain   trainers; explanations (neither imports the other)
@@ -13,6 +14,7 @@ The layers, bottom to top (a module imports only from its own package or from lo
   kinds                the table of run kinds
   reproduce            results tables reproduced by one command
   generation, commands, cli    what the commands share
+  serve                the latent explorer's server (loads runs and explanations)
 """
 import ast
 import os
@@ -27,6 +29,7 @@ LAYERS = (
     ("data",),
     ("models",),
     ("viz",),
+    ("html_report",),
     ("generators",),
     ("evaluation",),
     ("training", "explain"),
@@ -34,6 +37,7 @@ LAYERS = (
     ("kinds",),
     ("reproduce",),
     ("generation", "commands", "cli"),
+    ("serve",),
 )
 MAX_DEFERRED_IMPORTS = 3
 

@@ -216,8 +216,15 @@ def read_curve(metrics_path: str) -> list[dict[str, Any]]:
 
 
 def summarize_curve(points: Sequence[dict[str, Any]], thresholds: Sequence[float]) -> dict[str, Any]:
-  """The curve, where minutes restarted (a resumed run), and the first point at or below each CER."""
-  resumed = [b["step"] for a, b in zip(points, points[1:]) if b["minutes"] < a["minutes"]]
+  """The curve, where a new process took over (a resumed run: another `started_at`, or, in curves logged
+  without it, minutes that went down), and the first point at or below each CER."""
+
+  def new_process(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if "started_at" in a and "started_at" in b:
+      return a["started_at"] != b["started_at"]
+    return b["minutes"] < a["minutes"]
+
+  resumed = [b["step"] for a, b in zip(points, points[1:]) if new_process(a, b)]
   first = {}
   for threshold in thresholds:
     hit = next((p for p in points if p["cer"] <= threshold), None)

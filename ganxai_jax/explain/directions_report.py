@@ -24,6 +24,7 @@ from absl import logging
 from ganxai_jax.data import pipeline
 from ganxai_jax.explain import closed_form
 from ganxai_jax.explain import content
+from ganxai_jax.explain import direction_files
 from ganxai_jax.explain import directions as directions_lib
 from ganxai_jax.explain import factor_reader
 from ganxai_jax.explain import naming
@@ -348,6 +349,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
     logging.info("%s: %d named directions cover %d distinct attributes %s", label, found["named"],
                  found["distinct_attributes"], found["attribute_counts"])
   results["figures"] = figures
+  direction_files.save(workdir, [
+      direction_files.SavedDirections(s.label, s.directions, s.scales, s.traversal_radius,
+                                      tuple(described[s.label]["names"]))
+      for s in direction_sets + compared])
   if judge is not None:
     results["content_table"] = content.survival_table(described)
     for label, row in results["content_table"].items():

@@ -236,7 +236,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   def legibility(state, step):
     scores = curve(trained_generator(components, state, lexicon_file=os.path.expanduser(config.lexicon)))
     scores = {k: v for k, v in scores.items() if v is not None}
-    return {**scores, "minutes": (time.time() - started) / 60}
+    # started_at tells the processes of a resumed run apart (benchmarks/cer_curve.py).
+    return {**scores, "minutes": (time.time() - started) / 60, "started_at": started}
 
   def finish(state, step):
     workdir_lib.write_figures(workdir, sample_figures(config, components, state, step))
