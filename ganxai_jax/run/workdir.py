@@ -8,12 +8,17 @@ What a run folder holds, whatever trained it:
   WORKDIR/metrics.jsonl    one JSON object per logged step; WORKDIR/tensorboard/ the same for TensorBoard
   WORKDIR/figures/         PNG figures
   WORKDIR/eval.json        the final scores (explain runs: explain.json)
+  WORKDIR/commands.jsonl   one line per command run on the folder: its argv, UTC time, code version
+  WORKDIR/report.html      one self-contained page of all the above (`ganxai_jax/html_report`)
 """
 from __future__ import annotations
 
+import datetime
+import importlib.metadata
 import json
 import os
-from typing import Any, Mapping
+import subprocess
+from typing import Any, Mapping, Sequence
 
 import flax.serialization
 import jax
@@ -26,6 +31,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ganxai_jax.errors import UsageError  # noqa: E402
 
 CONFIG_FILE = "config.json"
+COMMANDS_FILE = "commands.jsonl"
+PACKAGE = "ganxai_jax"
 
 
 def is_writer() -> bool:
@@ -69,6 +76,62 @@ def load_run_config(workdir: str) -> ml_collections.ConfigDict:
   if not os.path.exists(path):
     raise UsageError(f"workdir {workdir!r} holds no {CONFIG_FILE}: it is not a training run's folder.")
   return ml_collections.ConfigDict(read_json(path))
+
+
+def code_version() -> str:
+  """The version of the code running: `git describe --always --dirty` when the package is imported from
+  a git checkout, else the installed package's version (`unknown` when neither can be read)."""
+  package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  checkout = os.path.dirname(package_dir)
+  if os.path.exists(os.path.join(checkout, ".git")):
+    try:
+      described = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=checkout, capture_output=True,
+                                 text=True, timeout=30, check=True).stdout.strip()
+      if described:
+        return described
+    except (OSError, subprocess.SubprocessError):
+      pass  # No git on this machine, or not a checkout git can read: fall back to the package version.
+  try:
+    return importlib.metadata.version(PACKAGE)
+  except importlib.metadata.PackageNotFoundError:
+    return "unknown"
+
+
+def record_command(workdir: str, command: str, argv: Sequence[str]) -> None:
+  """Appends one line to `workdir/commands.jsonl` (process 0 only; the folder is created when missing):
+  the command's name (`train` for experiments.train), its argv, the working directory, the UTC time it
+  started and the code version, so that a run's folder says how every part of it was made."""
+  if not is_writer():
+    return
+  os.makedirs(workdir, exist_ok=True)
+  record = {"command": command, "argv": list(argv), "cwd": os.getcwd(),
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "version": code_version()}
+  with open(os.path.join(workdir, COMMANDS_FILE), "a", encoding="utf-8") as fh:
+    fh.write(json.dumps(record) + "\n")
+
+
+def read_jsonl(path: str) -> list[dict[str, Any]]:
+  """The JSON objects of a JSON-lines file (metrics.jsonl, commands.jsonl) in file order; [] without the
+  file. A line that is not a JSON object is skipped: a run stopped mid-write leaves its last one cut short,
+  and the others still hold."""
+  if not os.path.exists(path):
+    return []
+  records = []
+  with open(path, encoding="utf-8") as fh:
+    for line in fh:
+      try:
+        record = json.loads(line)
+      except ValueError:
+        continue
+      if isinstance(record, dict):
+        records.append(record)
+  return records
+
+
+def read_commands(workdir: str) -> list[dict[str, Any]]:
+  """The records of `workdir/commands.jsonl` (`record_command`), oldest first."""
+  return read_jsonl(os.path.join(workdir, COMMANDS_FILE))
 
 
 def save_figure(figure: Any, path: str, dpi: int = 100) -> None:
