@@ -25,6 +25,7 @@ from ml_collections.config_flags import config_flags as config_flags_lib
 
 from ganxai_jax.errors import UsageError
 from ganxai_jax.run import guards
+from ganxai_jax.run.workdir import flatten as flatten_config  # `(dotted key, value)` of a config's leaves.
 
 flags.DEFINE_bool("verbose", False, "Show tracebacks of errors and the logs of third-party libraries.")
 flags.DEFINE_string("coordinator_address", None,
@@ -138,17 +139,6 @@ def _config_problem(argv: Sequence[str], config_files: Sequence[str]) -> str | N
       if message:
         return message
   return None
-
-
-def flatten_config(config: ml_collections.ConfigDict, prefix: str = "") -> list[tuple[str, Any]]:
-  """`(dotted key, value)` of every leaf of `config`, sections expanded, in the config's key order."""
-  items = []
-  for key, value in config.items():
-    if isinstance(value, ml_collections.ConfigDict):
-      items += flatten_config(value, f"{prefix}{key}.")
-    else:
-      items.append((f"{prefix}{key}", value))
-  return items
 
 
 def _print_help(argv: Sequence[str], config_files: Sequence[str]) -> NoReturn:

@@ -37,17 +37,6 @@ def _read_json(path: str) -> tuple[Any, str]:
     return None, f"{os.path.basename(path)} cannot be read ({' '.join(str(e).split())})"
 
 
-def flatten(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-  """`(dotted key, value)` of every leaf of a nested mapping (a config.json), in its order."""
-  items = []
-  for key, inner in value.items():
-    if isinstance(inner, Mapping) and inner:
-      items += flatten(inner, f"{prefix}{key}.")
-    else:
-      items.append((f"{prefix}{key}", inner))
-  return items
-
-
 def utc(seconds: float) -> str:
   return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -195,7 +184,7 @@ def run_body(folder: Folder) -> Html:
   parts.append(markup.table(None, rows, class_="about"))
   if folder.config:
     rows = [[markup.tag("code", k), markup.tag("code", json.dumps(v, ensure_ascii=False))]
-            for k, v in flatten(folder.config)]
+            for k, v in workdir_lib.flatten(folder.config)]
     parts.append(markup.details(f"config.json: {len(rows)} values", markup.table(["key", "value"], rows)))
   return markup.join(parts)
 

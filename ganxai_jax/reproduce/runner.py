@@ -179,17 +179,6 @@ def inspect(run: Run, config: ml_collections.ConfigDict) -> RunState:
   return RunState(result, steps_done, run.command.planned_steps(config))
 
 
-def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-  """`{dotted key: value}` of the leaves of a config as config.json holds it."""
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flat(value, f"{prefix}{key}."))
-    else:
-      flat[f"{prefix}{key}"] = value
-  return flat
-
-
 def _plan_key(run: Run, config: ml_collections.ConfigDict) -> str | None:
   """The dotted config key that plans `run`'s steps (`num_train_steps`, `directions.num_steps`)."""
   if run.row.command == "train":
@@ -206,8 +195,8 @@ def _check_same_config(run: Run, config: ml_collections.ConfigDict) -> None:
   path = os.path.join(run.folder, workdir_lib.CONFIG_FILE)
   if not os.path.exists(path):
     return
-  before = _flat(workdir_lib.read_json(path))
-  now = _flat(json.loads(json.dumps(config.to_dict(), default=float)))  # As config.json holds it.
+  before = dict(workdir_lib.flatten(workdir_lib.read_json(path)))
+  now = dict(workdir_lib.flatten(json.loads(json.dumps(config.to_dict(), default=float))))  # As config.json holds it.
   plan = _plan_key(run, config)
   for key in sorted(set(before) & set(now)):
     if key.rsplit(".", 1)[-1] in _PER_INVOCATION_KEYS or before[key] == now[key]:

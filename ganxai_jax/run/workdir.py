@@ -63,6 +63,18 @@ def read_json(path: str) -> Any:
     return json.load(fh)
 
 
+def flatten(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
+  """`(dotted key, value)` of every leaf of a nested config, a `ConfigDict` or the dicts of a config.json,
+  in its key order; a section is expanded, an empty one kept as a leaf."""
+  items = []
+  for key, value in tree.items():
+    if isinstance(value, (Mapping, ml_collections.ConfigDict)) and len(value):
+      items += flatten(value, f"{prefix}{key}.")
+    else:
+      items.append((f"{prefix}{key}", value))
+  return items
+
+
 def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
   """Creates `workdir` and writes the run's `config.json` (process 0 only)."""
   if is_writer():
