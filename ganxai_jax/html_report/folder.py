@@ -171,14 +171,14 @@ def run_body(folder: Folder) -> Html:
   parts = []
   if folder.commands:
     items = [markup.tag("li", markup.join([markup.tag("code", command_line(r)), markup.tag(
-        "span", f" — {r.get('time', '?')}, version {r.get('version', '?')}, in {r.get('cwd', '?')}", class_="note")]))
+        "span", f" — {r.get('time', '?')}, version {r.get('version', '?')}", class_="note")]))
         for r in folder.commands]
     parts.append(markup.tag("p", "Commands run on this folder, oldest first (commands.jsonl):"))
     parts.append(markup.tag("ol", markup.join(items), class_="commands"))
   else:
     parts.append(markup.tag("p", "No commands.jsonl: the commands that made this folder were not recorded.",
                             class_="note"))
-  rows = [["folder", markup.tag("code", os.path.abspath(folder.workdir))], ["kind", folder.describe()],
+  rows = [["folder", markup.tag("code", folder.workdir)], ["kind", folder.describe()],
           ["data set", _data_set(folder)], ["steps", _steps(folder)], ["wall time", _wall_time(folder)],
           ["code version", _code_version(folder)]]
   parts.append(markup.table(None, rows, class_="about"))

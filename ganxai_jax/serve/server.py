@@ -2,6 +2,7 @@
 127.0.0.1 (werkzeug's threaded WSGI server, so a waiting request can be coalesced; see `coalesce`)."""
 from __future__ import annotations
 
+import logging as std_logging
 import os
 import threading
 import time
@@ -46,6 +47,8 @@ def warm_up(explorer: Explorer) -> float:
 def start_server(explorer: Explorer, port: int = 0) -> BaseWSGIServer:
   """A threaded server for `explorer` on 127.0.0.1:`port` (0: a free one), serving in a daemon thread;
   `server.shutdown()` stops it. Its address is `server.server_port`."""
+  # werkzeug logs every request at INFO: a slider makes dozens a second. Errors still show.
+  std_logging.getLogger("werkzeug").setLevel(std_logging.WARNING)
   try:
     httpd = make_server(HOST, port, app_lib.create_app(explorer), threaded=True)
   except OSError as e:
