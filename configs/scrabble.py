@@ -206,6 +206,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # A legibility curve during training: every `curve_every_steps` GAN steps (0: never) the CER and WER
   # of `curve_num_words` fixed test words in fixed styles, with the minutes trained so far, go to
   # metrics.jsonl as curve/* (benchmarks/cer_curve.py tabulates them). Needs eval_recognizer_workdir.
+  # Neither the curve nor the sample figures are made before the end of R's warm-up (G is untrained).
   config.curve_every_steps = 0 if tiny else (500 if cpu else 0)
   config.curve_num_words = 8 if tiny else 200
   config.eval_num_styles = 2 if tiny else 8

@@ -227,6 +227,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     return jitted(state, parallel.global_batch(local, mesh), step)
 
   def draw(state, step):
+    if step < config.r_warmup_steps:  # G has not learned yet: its samples and CER say nothing.
+      return
     workdir_lib.write_figures(workdir, sample_figures(config, components, state, step), step)
 
   started = time.time()
@@ -234,6 +236,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   curve = scrabble_eval.CurveEval(config, config.curve_num_words) if curve_every else None
 
   def legibility(state, step):
+    if step < config.r_warmup_steps:
+      return None
     scores = curve(trained_generator(components, state, lexicon_file=os.path.expanduser(config.lexicon)))
     scores = {k: v for k, v in scores.items() if v is not None}
     # started_at tells the processes of a resumed run apart (benchmarks/cer_curve.py).
