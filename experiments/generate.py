@@ -1,7 +1,11 @@
 """Writes text with a trained ScrabbleGAN: one row per style, the same z across the words of a row; or
-renders one saved latent (as the latent explorer downloads it) to its exact image.
+in the style of a real word image, inverted to z (the image's reconstruction and scores beside random
+styles go to the output's stem + .json); or renders one saved latent (as the latent explorer downloads
+it) to its exact image.
 
   python -m experiments.generate --workdir=RUN --text="Shalom world" --num_styles=8 --output=out.png
+  python -m experiments.generate --workdir=RUN --style_image=word.png --style_text=word \
+      --text="new words" --output=styled.png
   python -m experiments.generate --workdir=RUN --latent=latent.json --output=image.png
 """
 from absl import flags
@@ -18,6 +22,13 @@ flags.DEFINE_string("output", "generated.png", "PNG file to write.")
 flags.DEFINE_integer("seed", 0, "Seed of the styles' z: the same seed gives the same image.")
 flags.DEFINE_string("latent", None, "A latent file (JSON) from the explorer: writes its one image, pixel "
                     "for pixel, instead of --text (any generator: words or digits).")
+flags.DEFINE_string("style_image", None, "A real word image (PNG, JPEG, ...) whose style --text is written "
+                    "in: inverted to z, with --style_text its transcription.")
+flags.DEFINE_string("style_text", None, "The one word that --style_image shows (in the run's alphabet).")
+flags.DEFINE_integer("inversion_steps", 200, "Adam steps of the inversion of --style_image.")
+flags.DEFINE_enum("factor_reader", "default", list(generation.FACTOR_READERS),
+                  "The factor reader that scores the style: default (trained once, minutes, and cached beside "
+                  "the data) or tiny (seconds; for tests).")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -25,6 +36,10 @@ def main(argv):
   del argv
   if FLAGS.latent:
     path = generation.write_latent_image(FLAGS.workdir, FLAGS.latent, FLAGS.output)
+  elif FLAGS.style_image:
+    path, scores = generation.write_style_image(FLAGS.workdir, FLAGS.style_image, FLAGS.style_text, FLAGS.text,
+                                                FLAGS.output, FLAGS.seed, FLAGS.factor_reader, FLAGS.inversion_steps)
+    print(f"wrote {scores}")
   else:
     path = generation.write_text_image(FLAGS.workdir, FLAGS.text, FLAGS.num_styles, FLAGS.output, FLAGS.seed)
   print(f"wrote {path}")

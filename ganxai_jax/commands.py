@@ -19,6 +19,7 @@ from ganxai_jax import config_checks
 from ganxai_jax import generation
 from ganxai_jax import html_report
 from ganxai_jax import kinds
+from ganxai_jax.data import text
 from ganxai_jax.errors import ConfigError
 from ganxai_jax.reproduce import report
 from ganxai_jax.training import sweep
@@ -48,7 +49,24 @@ def _evaluate(f: flags.FlagValues) -> None:
   kinds.kind_of(ml_collections.ConfigDict(run_config)).check_run("--workdir", f.workdir, run_config)
 
 
+def _style(f: flags.FlagValues, alphabet: text.Alphabet, max_length: int) -> None:
+  """--style_image and --style_text: both or neither; one word in the run's alphabet; a readable image."""
+  if f.style_image is None:
+    config_checks.fail("--style_text", f.style_text, "goes with --style_image=FILE, the real word it transcribes")
+  if f.style_text is None:
+    config_checks.fail("--style_image", f.style_image, "needs --style_text=WORD, the word the image shows")
+  if len(f.style_text.split()) != 1:
+    config_checks.fail("--style_text", f.style_text, "must be the one word that --style_image shows")
+  config_checks.check_word("--style_text", f.style_text, max_length, alphabet)
+  config_checks.check_int("--inversion_steps", f.inversion_steps, 1)
+  generation.read_style_image(f.style_image, f.style_text)
+
+
 def _generate(f: flags.FlagValues) -> None:
+  styled = f.style_image is not None or f.style_text is not None
+  if f.latent is not None and styled:
+    config_checks.fail("--latent", f.latent, "goes with neither --style_image nor --style_text: a latent file "
+                       "holds its z")
   if f.latent is not None:
     if f.text is not None:
       config_checks.fail("--text", f.text, "goes with --text or --latent, not both: a latent file holds its text")
@@ -66,6 +84,8 @@ def _generate(f: flags.FlagValues) -> None:
   run_config = config_checks.check_run_folder("--workdir", f.workdir, kinds.TEXT_MODELS)
   # Words longer than G learnt to write.
   config_checks.check_word("--text", f.text, run_config.get("lexicon_max_length", 0), alphabet)
+  if styled:
+    _style(f, alphabet, run_config.get("lexicon_max_length", 0))
 
 
 def _explain(f: flags.FlagValues) -> None:
@@ -109,13 +129,25 @@ def _train_recognizer(f: flags.FlagValues) -> None:
   config_checks.check_workdir(f.workdir)
 
 
+def _explain_folder(name: str, folder: str) -> None:
+  if not os.path.isfile(os.path.join(folder, "directions.npz")):
+    config_checks.fail(name, folder, "must be the folder of an experiments.explain run of method directions, "
+                       "ganspace or sefa (it holds directions.npz)")
+
+
 def _serve(f: flags.FlagValues) -> None:
   config_checks.check_run_folder("--workdir", f.workdir, kinds.MODELS)
   config_checks.check_int("--port", f.port, 0, 65535, zero="any free port")
   for folder in f.explain:
-    if not os.path.isfile(os.path.join(folder, "directions.npz")):
-      config_checks.fail("--explain", folder, "must be the folder of an experiments.explain run of method "
-                         "directions, ganspace or sefa (it holds directions.npz)")
+    _explain_folder("--explain", folder)
+
+
+def _place_styles(f: flags.FlagValues) -> None:
+  _explain_folder("--explain", f.explain)
+  config_checks.check_int("--num_directions", f.num_directions, 1)
+  config_checks.check_output_file("--output", f.output)
+  for path in f.styles:
+    generation.read_style_record(path)
 
 
 def _report(f: flags.FlagValues) -> None:
@@ -146,6 +178,7 @@ COMMANDS = {
     "reproduce": CommandCheck("reproduce", (), _reproduce),
     "report": CommandCheck("report", (), _report),
     "serve": CommandCheck("serve", (), _serve),
+    "place_styles": CommandCheck("place_styles", (), _place_styles),
 }
 
 

@@ -1,4 +1,5 @@
-"""The generate command's jobs: write a text with the word generator of a run, one row per style; and
+"""The generate command's jobs: write a text with the word generator of a run, one row per style;
+write it in the style of a real word image (`--style_image`, inverted to z by `explain.inversion`); and
 render one saved latent (`--latent=FILE`, as the latent explorer downloads it) back to its exact image.
 
 A latent file is JSON: `{"format": "ganxai-latent/1", "generator_step", "latent_dim", "z": [...],
@@ -9,20 +10,33 @@ generator give the same pixels.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
-from typing import Any
+from typing import Any, Sequence
 
+import jax
 import numpy as np
 from PIL import Image
 
+from ganxai_jax import config_checks
 from ganxai_jax import kinds
+from ganxai_jax.data import iam_words
+from ganxai_jax.data import pipeline
 from ganxai_jax.data import text as text_lib
+from ganxai_jax.data import unlabeled
+from ganxai_jax.data import words_pipeline
 from ganxai_jax.errors import UsageError
+from ganxai_jax.explain import direction_files
+from ganxai_jax.explain import factor_reader
+from ganxai_jax.explain import inversion
 from ganxai_jax.generators import words as word_generators
 from ganxai_jax.generators.interface import Condition, TrainedGenerator
 from ganxai_jax.run import workdir as workdir_lib
+from ganxai_jax.training import scrabble_trainer
+from ganxai_jax.viz import handwriting as handwriting_viz
+from ganxai_jax.viz import styles as styles_viz
 
 LATENT_FORMAT = "ganxai-latent/1"
 
@@ -45,6 +59,127 @@ def write_text_image(workdir: str, text: str, num_styles: int, output: str, seed
                                        title=f"{text!r}, step {generator.step}, seed {seed}: one style (z) per row")
   workdir_lib.save_figure(figure, output)
   return output
+
+
+# ---- Writing in the style of a real word -------------------------------------------------------------
+
+# The factor reader that scores the style (`explain/factor_reader`): (word length, training words, held-out
+# words, steps), as configs/explain.py trains it, so an explanation's cached reader serves here too.
+FACTOR_READERS = {"default": (6, 6000, 1000, 1500), "tiny": (6, 64, 32, 5)}
+
+
+def read_style_image(path: str, word: str) -> np.ndarray:
+  """The real word image `path` resized to G's format for its transcription `word` (32 × 16·len(word),
+  as every word data set here is prepared), in [-1, 1]: `[32, 16n, 1]`. A one-line ConfigError for a
+  file that is missing or not an image."""
+  allowed = f"an image file ({', '.join(e.lstrip('.') for e in unlabeled.IMAGE_EXTENSIONS)}) of one written word"
+  if not os.path.isfile(path):
+    config_checks.fail("--style_image", path, f"does not exist; pass {allowed}")
+  image, reason = iam_words.load_word_image(path, len(word), 0.0, float("inf"))
+  if image is None:
+    config_checks.fail("--style_image", path, f"is {'not an image' if reason == 'unreadable' else reason}; "
+                       f"pass {allowed}")
+  return words_pipeline.scale_image(image)[..., None]
+
+
+def run_recognizer(config: Any, state: Any) -> inversion.FeatureNet:
+  """The run's own R (it learned from real words only) as the inversion's feature network."""
+  model = scrabble_trainer.build_components(config).recognizer
+  return inversion.recognizer_features(model, workdir_lib.inference_variables(state, "recognizer"), "the GAN's R")
+
+
+def load_factor_reader(config: Any, size: str) -> factor_reader.Reader:
+  """The factor reader of `size` (`FACTOR_READERS`), cached beside the run's data (trained the first time)."""
+  cache = os.path.join(os.path.expanduser(config.get("data_dir") or "") or pipeline.default_data_dir(),
+                       "ganxai_factor_readers")
+  return factor_reader.load_or_train_reader(cache, *FACTOR_READERS[size])[0]
+
+
+def write_style_image(workdir: str, style_image: str, style_text: str, text: str, output: str, seed: int = 0,
+                      reader_size: str = "default", steps: int = inversion.InversionSettings.steps
+                      ) -> tuple[str, str]:
+  """Inverts the real word `style_image` (transcribed `style_text`) to z with the run in `workdir`, writes
+  `text` in that style to the PNG `output` (one row: the real word, its reconstruction, the new words)
+  and the inversion's scores (`inversion.score`, beside random styles) to `output`'s stem + `.json`.
+  Returns both paths."""
+  config, state = kinds.restore(workdir)
+  generator = kinds.kind_of(config).generator(config, workdir_lib.inference_variables(state),
+                                              int(jax.device_get(state["step"])))
+  if generator.kind != "words":
+    raise UsageError(f"workdir {workdir!r} holds a {generator.name} run, which draws digits, not text; "
+                     "pass a ScrabbleGAN run.")
+  alphabet = word_generators.alphabet_of(generator)
+  words = word_generators.check_text(text, max_length=config.get("lexicon_max_length", 0), alphabet=alphabet)
+  real = read_style_image(style_image, style_text)
+  settings = inversion.InversionSettings(steps=steps, seed=seed)
+  features = run_recognizer(config, state)
+  found = inversion.invert(generator, real, style_text, features, settings)
+  scores = inversion.score(generator, real, style_text, found, words, load_factor_reader(config, reader_size),
+                           seed=seed)
+  new_words = inversion.write_in_styles(generator, words, found.z[None])
+  row = [word_generators.to_uint8(image) for image in [real, found.reconstruction] + [w[0] for w in new_words]]
+  figure = handwriting_viz.sample_grid_figure(
+      [row], ["inverted style"], column_labels=[f"real: {style_text}", "reconstruction", *words],
+      title=(f"style of {os.path.basename(style_image)!r}, step {generator.step}: pixel error "
+             f"{scores['pixel_error']:.3f} (random z {scores['random_pixel_error']:.3f}), reader distance "
+             f"{scores['reader_distance']:.2f} (random {scores['random_reader_distance']:.2f})"))
+  workdir_lib.save_figure(figure, output)
+  record = {**scores, "style_image": style_image, "generator_step": generator.step, "seed": seed,
+            "inversion": {**dataclasses.asdict(settings), "features": f"{features.name} (frame features)",
+                          "restart_losses": found.restart_losses.tolist(),
+                          "losses": found.losses[::max(1, len(found.losses) // 50)].tolist()},
+            "z": found.z.tolist(), "lower_is_better": ["pixel_error", "reader_distance"]}
+  json_path = os.path.splitext(output)[0] + ".json"
+  workdir_lib.write_json(json_path, record)
+  return output, json_path
+
+
+def read_style_record(path: str) -> dict[str, Any]:
+  """The record that `write_style_image` wrote to `path` (its JSON); a one-line ConfigError otherwise."""
+  try:
+    record = workdir_lib.read_json(path)
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    record = None
+  if not isinstance(record, dict) or not isinstance(record.get("z"), list) or "word" not in record:
+    config_checks.fail("--styles", path, "must be the JSON that experiments.generate --style_image wrote (it "
+                       "holds the inverted z)")
+  return record
+
+
+def write_styles_on_directions(explain_dir: str, style_files: Sequence[str], output: str, set_label: str = "",
+                               num_directions: int = 8, seed: int = 0) -> tuple[str, str]:
+  """Places the inverted real writers of `style_files` (the generate command's style JSONs) on the first
+  `num_directions` directions of the set `set_label` (default: the first of learned, ganspace, sefa)
+  saved in `explain_dir`, beside 256 random styles; writes the figure to the PNG `output` and the
+  coordinates to its stem + `.json`. Returns both paths."""
+  sets = {saved.label: saved for saved in direction_files.load(explain_dir)}
+  label = set_label or next((name for name in ("learned", "ganspace", "sefa") if name in sets), "")
+  if label not in sets:
+    raise UsageError(f"set={set_label!r}: {explain_dir!r} saved the direction sets {sorted(sets)}; pick one.")
+  saved = sets[label]
+  records = [read_style_record(path) for path in style_files]
+  z = np.asarray([record["z"] for record in records], np.float64)
+  if z.shape[1] != saved.directions.shape[0]:
+    raise UsageError(f"the styles have {z.shape[1]}-dimensional z; the directions of {explain_dir!r} move "
+                     f"{saved.directions.shape[0]}-dimensional ones: invert with the generator they explain.")
+  count = min(num_directions, saved.directions.shape[1])
+  directions, scales = saved.directions[:, :count], saved.scales[:count]
+  names = [f"{k}: {saved.name(k)}" for k in range(count)]
+  coordinates = inversion.direction_coordinates(z, directions, scales)
+  random_z = np.random.default_rng(seed).standard_normal((256, z.shape[1]))
+  baseline = inversion.direction_coordinates(random_z, directions, scales)
+  writers = [f"{os.path.splitext(os.path.basename(r.get('style_image', '')))[0] or r['word']}" for r in records]
+  figure = styles_viz.writers_on_directions_figure(
+      coordinates, writers, names, baseline,
+      title=f"inverted real writers on the {label} directions of {os.path.basename(os.path.normpath(explain_dir))}")
+  workdir_lib.save_figure(figure, output)
+  json_path = os.path.splitext(output)[0] + ".json"
+  spread = baseline.std(axis=0)
+  workdir_lib.write_json(json_path, {
+      "explain_dir": explain_dir, "set": label, "directions": names, "random_styles_std": spread.tolist(),
+      "writers": {writer: {"style_file": path, "coordinates": c.tolist(), "in_random_stds": (c / spread).tolist()}
+                  for writer, path, c in zip(writers, style_files, coordinates)}})
+  return output, json_path
 
 
 # ---- One latent, one image ---------------------------------------------------------------------------

@@ -1,0 +1,33 @@
+"""Places inverted real writers on the directions an explanation discovered: one row per direction, each
+writer's position along it beside random styles (the coordinates also go to the output's stem + .json).
+The writers come from `experiments.generate --style_image`, whose JSON holds each one's z; the
+explanation is a directions, GANSpace or SeFa run of the same generator.
+
+  python -m experiments.generate --workdir=RUN --style_image=a.png --style_text=word --text=x --output=a.png
+  python -m experiments.place_styles --explain=EXPLAIN --styles=a.json,b.json --output=writers.png
+"""
+from absl import flags
+
+from ganxai_jax import cli
+from ganxai_jax import commands
+from ganxai_jax import generation
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("explain", None, "An experiments.explain run of method directions, ganspace or sefa.")
+flags.DEFINE_list("styles", None, "The JSON files that experiments.generate --style_image wrote.")
+flags.DEFINE_string("set", "", "The direction set to use (learned, random, ganspace, sefa...); '' for the first "
+                    "of learned, ganspace, sefa that the explanation saved.")
+flags.DEFINE_integer("num_directions", 8, "Directions shown (the set's first ones).")
+flags.DEFINE_string("output", "writers_on_directions.png", "PNG file to write.")
+flags.mark_flags_as_required(["explain", "styles"])
+
+
+def main(argv):
+  del argv
+  for path in generation.write_styles_on_directions(FLAGS.explain, FLAGS.styles, FLAGS.output, FLAGS.set,
+                                                    FLAGS.num_directions):
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+  cli.run(main, check=commands.for_command("place_styles"))

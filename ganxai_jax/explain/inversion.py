@@ -1,0 +1,245 @@
+"""A real writer's style as a latent: inverting a real word image to ScrabbleGAN's z, and scoring it.
+
+`invert` looks for the z with which G, asked for the word's transcription, draws the real image: Adam
+on z from several random starts at once (one batch, one jitted step), minimising a pixel loss (L1 or
+L2 on [-1, 1] images), a feature loss (the squared distance between the frame features of a
+recognizer reading both images, relative to the real image's own feature energy) and a small prior
+penalty on |z|²/d (z is N(0, I) in training, so this keeps the search where G learned to draw). The
+start with the lowest final loss wins. G writes every word 16 px per character at height 32, so the
+real image must already be in that format (`data.iam_words.load_word_image(path, len(word), ...)`).
+
+Which recognizer gives the features: the caller passes one (`FeatureNet`). The generate command uses
+the GAN's own R from the run's checkpoint: every ScrabbleGAN run has it (a run needs no separate
+evaluation recognizer), it reads exactly the generator's alphabet, and it learned from real words
+only, so its features describe real handwriting; the evaluation recognizer stays independent of the
+inversion. Pixels alone pull z towards a blurred average of strokes; the features keep the letters'
+shapes, which is what the recognizer reads.
+
+`score` says how good the inversion is, beside random styles: the reconstruction's mean absolute
+pixel error against random z's (same word), and the factor reader's (`explain/factor_reader`)
+agreement between the real word and new words written in the inverted style, against the same words
+in random styles. Everything here is pure: images and arrays in, arrays and numbers out.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import logging
+
+from ganxai_jax.data import iam_words
+from ganxai_jax.explain.factor_reader import Reader
+from ganxai_jax.generators import words as word_generators
+from ganxai_jax.generators.interface import TrainedGenerator
+
+PIXEL_LOSSES = ("l1", "l2")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureNet:
+  """A network whose features the inversion matches: `apply_fn(variables, images [B, 32, W, 1]) ->
+  features [B, ...]`, pure and jit-friendly (the variables are an argument, not a constant)."""
+  apply_fn: Callable[[Any, jax.Array], jax.Array]
+  variables: Any
+  name: str
+
+
+@functools.lru_cache(maxsize=8)
+def _recognizer_frames(model: nn.Module) -> Callable[[Any, jax.Array], jax.Array]:
+  # One function per model, so the jitted inversion step of one run compiles once.
+  return lambda variables, images: model.apply(variables, images, train=False, return_features=True)[1]
+
+
+def recognizer_features(model: nn.Module, variables: Any, name: str = "recognizer") -> FeatureNet:
+  """The frame features `[B, T, C]` of a `models.recognizer.Recognizer` (the input of its classifier,
+  one vector per 4 columns) in inference mode."""
+  return FeatureNet(_recognizer_frames(model), variables, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class InversionSettings:
+  """How `invert` searches: `restarts` random starts, `steps` Adam steps of `learning_rate` each; the
+  loss is the pixel loss + `feature_weight` · feature loss + `prior_weight` · |z|²/d."""
+  steps: int = 200
+  restarts: int = 4
+  learning_rate: float = 0.05
+  pixel_loss: str = "l1"
+  feature_weight: float = 1.0
+  prior_weight: float = 0.01
+  seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Inversion:
+  """The z found for one real word, G's image of the word with it, and how the search went."""
+  z: np.ndarray  # [latent_dim], the best start's
+  reconstruction: np.ndarray  # [32, 16n, 1] in [-1, 1]
+  losses: np.ndarray  # [steps]: the best start's loss before each step
+  restart_losses: np.ndarray  # [restarts]: each start's final loss
+  pixel_error: float  # Mean absolute pixel difference of reconstruction and real image, on [-1, 1].
+
+
+def pixel_error(images: np.ndarray, real: np.ndarray) -> np.ndarray:
+  """Mean absolute difference `[N]` of images `[N, H, W, 1]` and one real image `[H, W, 1]`, in
+  [-1, 1] units (0: equal; 2: black where white)."""
+  return np.mean(np.abs(np.asarray(images, np.float32) - np.asarray(real, np.float32)[None]), axis=(1, 2, 3))
+
+
+def _word_chars(generator: TrainedGenerator, word: str, n: int) -> np.ndarray:
+  return word_generators.encode_words([word] * n, word_generators.alphabet_of(generator))
+
+
+def check_real_image(image: np.ndarray, word: str) -> None:
+  """A ValueError unless `image` is a word image of G's format for `word`: [32, 16·len(word), 1]."""
+  expected = (iam_words.IMAGE_HEIGHT, iam_words.WIDTH_PER_CHAR * len(word), 1)
+  if tuple(np.shape(image)) != expected:
+    raise ValueError(f"the real image of {word!r} has shape {np.shape(image)}; G writes it as {expected} "
+                     "(resize it with data.iam_words.load_word_image).")
+
+
+@functools.lru_cache(maxsize=16)
+def _inversion_step(apply_fn: Callable, feature_fn: Callable | None, learning_rate: float, pixel_loss: str):
+  """The jitted step `(z, opt_state, g_vars, f_vars, chars, target, target_features, weights) ->
+  (z, opt_state, loss [R], pixel [R])` for a batch of R starts; one per generator, feature net and
+  optimizer, so repeated inversions with one run compile once."""
+  tx = optax.adam(learning_rate)
+
+  def losses(z, g_vars, f_vars, chars, target, target_features, weights):
+    images = apply_fn(g_vars, z, {"chars": chars})
+    difference = images - target
+    per_pixel = jnp.abs(difference) if pixel_loss == "l1" else jnp.square(difference)
+    pixel = per_pixel.mean(axis=(1, 2, 3))
+    total = pixel + weights["prior"] * jnp.mean(jnp.square(z), axis=1)
+    if feature_fn is not None:
+      features = feature_fn(f_vars, images)
+      energy = jnp.mean(jnp.square(target_features)) + 1e-6
+      feature = jnp.mean(jnp.square(features - target_features), axis=tuple(range(1, features.ndim))) / energy
+      total = total + weights["feature"] * feature
+    return total, jnp.mean(jnp.abs(difference), axis=(1, 2, 3))
+
+  def step(z, opt_state, g_vars, f_vars, chars, target, target_features, weights):
+    # The starts are independent: the gradient of their sum is each start's own gradient.
+    def summed(z):
+      total, absolute = losses(z, g_vars, f_vars, chars, target, target_features, weights)
+      return total.sum(), (total, absolute)
+
+    (_, (total, absolute)), grad = jax.value_and_grad(summed, has_aux=True)(z)
+    updates, opt_state = tx.update(grad, opt_state, z)
+    return optax.apply_updates(z, updates), opt_state, total, absolute
+
+  return tx, jax.jit(step)
+
+
+def invert(generator: TrainedGenerator, image: np.ndarray, word: str, features: FeatureNet | None = None,
+           settings: InversionSettings = InversionSettings()) -> Inversion:
+  """The z with which `generator` (a word generator) writes `word` as the real `image` ([32, 16·len(word),
+  1] in [-1, 1], white +1) looks; see the module docstring. Without `features`, pixels and prior only."""
+  if generator.kind != "words":
+    raise ValueError(f"inversion needs a word generator, not a {generator.kind} one ({generator.name}).")
+  if settings.pixel_loss not in PIXEL_LOSSES:
+    raise ValueError(f"pixel_loss={settings.pixel_loss!r}: must be one of {PIXEL_LOSSES}.")
+  check_real_image(image, word)
+  tx, step = _inversion_step(generator.apply_fn, features.apply_fn if features else None,
+                             float(settings.learning_rate), settings.pixel_loss)
+  base = jax.random.key(settings.seed)
+  z = jnp.stack([jax.random.normal(jax.random.fold_in(base, start), (generator.latent_dim,))
+                 for start in range(settings.restarts)])
+  chars = jnp.asarray(_word_chars(generator, word, settings.restarts))
+  target = jnp.asarray(image, jnp.float32)[None]
+  f_vars = features.variables if features else None
+  target_features = features.apply_fn(f_vars, target) if features else jnp.zeros(())
+  weights = {"prior": jnp.float32(settings.prior_weight), "feature": jnp.float32(settings.feature_weight)}
+  opt_state = tx.init(z)
+  history = []
+  for i in range(settings.steps):
+    z, opt_state, total, absolute = step(z, opt_state, generator.variables, f_vars, chars, target,
+                                         target_features, weights)
+    history.append(total)
+    if i % max(1, settings.steps // 5) == 0:
+      logging.info("inverting %r, step %d/%d: loss %.4f, pixel error %.4f (best of %d starts)", word, i + 1,
+                   settings.steps, float(jnp.min(total)), float(jnp.min(absolute)), settings.restarts)
+  # The loss at the final z (the step reports the loss before its update).
+  _, _, final, _ = step(z, opt_state, generator.variables, f_vars, chars, target, target_features, weights)
+  final = np.asarray(final)
+  best = int(np.argmin(final))
+  z_best = np.asarray(z[best])
+  reconstruction = generator.render(z_best[None], {"chars": np.asarray(chars[:1])})[0]
+  return Inversion(z=z_best, reconstruction=reconstruction,
+                   losses=np.asarray(jnp.stack(history))[:, best] if history else np.zeros(0, np.float32),
+                   restart_losses=final, pixel_error=float(pixel_error(reconstruction[None], image)[0]))
+
+
+# ---- Scoring ------------------------------------------------------------------------------------------
+
+def random_styles(generator: TrainedGenerator, seed: int, count: int) -> np.ndarray:
+  """`count` random z `[count, latent_dim]` from the prior: the baseline styles (their own key stream)."""
+  return np.asarray(generator.sample_latent(jax.random.fold_in(jax.random.key(seed), 0x72616e64), count))  # 'rand'
+
+
+def write_in_styles(generator: TrainedGenerator, words: Sequence[str], z: np.ndarray) -> list[np.ndarray]:
+  """Each word written in every style of `z [S, latent_dim]`: one array `[S, 32, 16·len(word), 1]` per word."""
+  return [generator.render(z, {"chars": _word_chars(generator, word, len(z))}) for word in words]
+
+
+def factor_distance(factors: np.ndarray, reference: np.ndarray, scale: np.ndarray) -> np.ndarray:
+  """Mean absolute difference `[...]` of factor vectors `[..., F]` and `reference [F]`, each factor in
+  units of `scale [F]` (the reader's training standard deviations): 0 when they agree."""
+  return np.mean(np.abs((np.asarray(factors) - reference) / scale), axis=-1)
+
+
+def score(generator: TrainedGenerator, image: np.ndarray, word: str, inversion: Inversion,
+          new_words: Sequence[str], reader: Reader, num_random: int = 16, seed: int = 0) -> dict[str, Any]:
+  """The inversion's scores, each beside `num_random` random styles (z from the prior):
+
+  * `pixel_error`: the reconstruction's mean absolute pixel error against the real image, and
+    `random_pixel_error` (mean over random z writing the same word) and `random_pixel_error_best` (the
+    best of them). Lower is better.
+  * `reader_distance`: the mean absolute difference of the factor reader's factors (in the reader's
+    standard deviations) between the real word and each new word written in the inverted style,
+    averaged over the new words; `random_reader_distance` the same for random styles (mean over
+    styles), `share_of_random_styles_closer` the share of random styles that agree better. Lower is
+    better; `reconstruction_reader_distance` is the reconstruction's (same word) distance.
+  """
+  random_z = random_styles(generator, seed, num_random)
+  random_same_word = write_in_styles(generator, [word], random_z)[0]
+  random_errors = pixel_error(random_same_word, image)
+
+  real_factors = reader.predict(np.asarray(image, np.float32)[None])[0]
+  inverted = write_in_styles(generator, new_words, inversion.z[None])
+  inverted_factors = np.stack([reader.predict(images)[0] for images in inverted])  # [words, F]
+  random_factors = np.stack([reader.predict(images) for images in write_in_styles(generator, new_words, random_z)],
+                            axis=1)  # [styles, words, F]
+  scale = np.asarray(reader.std)
+  inverted_distance = float(np.mean(factor_distance(inverted_factors, real_factors, scale)))
+  random_distances = np.mean(factor_distance(random_factors, real_factors, scale), axis=1)  # [styles]
+  reconstruction_factors = reader.predict(inversion.reconstruction[None])[0]
+  per_factor = {name: {"inverted": float(np.mean(np.abs(inverted_factors[:, i] - real_factors[i]) / scale[i])),
+                       "random": float(np.mean(np.abs(random_factors[..., i] - real_factors[i]) / scale[i]))}
+                for i, name in enumerate(reader.factor_names)}
+  return {
+      "word": word, "new_words": list(new_words), "num_random_styles": int(num_random),
+      "pixel_error": inversion.pixel_error, "random_pixel_error": float(random_errors.mean()),
+      "random_pixel_error_best": float(random_errors.min()),
+      "reader_distance": inverted_distance, "random_reader_distance": float(random_distances.mean()),
+      "share_of_random_styles_closer": float(np.mean(random_distances < inverted_distance)),
+      "reconstruction_reader_distance": float(factor_distance(reconstruction_factors, real_factors, scale)),
+      "reader_distance_per_factor": per_factor,
+      "real_factors": dict(zip(reader.factor_names, map(float, real_factors))),
+      "reader_r2": reader.r2_dict(),
+  }
+
+
+# ---- Real writers on discovered directions ------------------------------------------------------------
+
+def direction_coordinates(z: np.ndarray, directions: np.ndarray, scales: np.ndarray) -> np.ndarray:
+  """Coordinates `[N, K]` of latents `z [N, d]` along unit directions `directions [d, K]` (an explanation's
+  columns), in its edit units (`scales [K]`: the latent length of one unit): the projection of z on
+  direction k is `t · scales[k] · directions[:, k]`. The origin is G's mean style (z = 0), and random
+  styles spread about it with a standard deviation of `1 / scales[k]`."""
+  return (np.asarray(z, np.float64) @ np.asarray(directions, np.float64)) / np.asarray(scales, np.float64)
