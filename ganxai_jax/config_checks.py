@@ -294,6 +294,8 @@ def check_mnist(config: ml_collections.ConfigDict) -> None:
   # Labels are the ten digits: a conditional model embeds ten classes, an unconditional one none.
   _choice(config, "num_classes", (0, 10))
   _int(config, "num_categorical", 0)
+  if config.num_categorical == 1:  # One value carries no information: Q's loss is 0 from the start.
+    fail("config.num_categorical", 1, "must be 0 (no categorical code) or an integer >= 2")
   _int(config, "num_continuous", 0)
   for key in ("g_channels", "d_channels"):
     _int(config, key, 1)
@@ -324,6 +326,8 @@ def check_mnist(config: ml_collections.ConfigDict) -> None:
   _int(config, "classifier_steps", 1)
   if "class_share_samples" in config:  # Runs saved before it existed counted 10,000.
     _int(config, "class_share_samples", 1)
+  if "style_code_samples" in config:  # Runs saved before it existed had no style-code scores.
+    _int(config, "style_code_samples", 1)
 
 
 def _batch_size(config: ml_collections.ConfigDict, key: str) -> None:

@@ -416,7 +416,7 @@ def test_every_variant_string_still_works(module, arg, expected):
 
 
 @pytest.mark.parametrize("module, arg, expected", [
-    (mnist_configs, "wgan", "configs/mnist.py takes variants: gan, cgan, sagan, infogan; options: tiny"),
+    (mnist_configs, "wgan", "configs/mnist.py takes variants: gan, cgan, sagan, infogan, cgan_info; options: tiny"),
     (mnist_configs, "gan,cgan", "'gan' and 'cgan' are both variants"),
     (scrabble_configs, "gpu", "configs/scrabble.py takes options: tiny, cpu, attention, iam, rimes, cvl"),
     (explain_configs, "directions,huge", "variants: attention, directions, ganspace, sefa, influence; options: tiny"),

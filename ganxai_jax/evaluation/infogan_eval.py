@@ -39,11 +39,15 @@ STYLE_MEASURES = ("slant", "width", "thickness")
 
 
 def make_q_fn(discriminator: Any, d_variables: dict[str, Any]) -> QFn:
-  """images (host array in [-1, 1]) -> Q's categorical logits (host array), D in inference mode."""
+  """images (host array in [-1, 1]) -> Q's categorical logits (host array), D in inference mode.
+
+  A conditional D (CGAN with codes) gets label 0 for every image: Q reads D's trunk before the label's
+  projection term, so its output does not depend on the label (`tests/test_cgan_info.py`)."""
 
   @jax.jit
   def _q_logits(variables, images):
-    _, aux = discriminator.apply(variables, images, train=False)
+    labels = jnp.zeros(len(images), jnp.int32) if discriminator.num_classes else None
+    _, aux = discriminator.apply(variables, images, labels, train=False)
     return aux["q_logits"]
 
   def q_fn(images: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -96,6 +100,8 @@ def sweep_latents(spec: LatentSpec, code: int, seed: int, num_samples: int,
   value while continuous code `code` runs through `values` and the other continuous codes stay 0."""
   base = sample_latent(spec, seed, num_samples)
   base["categorical"] = np.arange(num_samples) % spec.num_categorical if spec.num_categorical else None
+  if spec.num_classes:  # A conditional generator draws every digit in turn.
+    base["labels"] = np.arange(num_samples) % spec.num_classes
   latent = {k: np.repeat(v, len(values), axis=0) for k, v in base.items() if v is not None}
   continuous = np.zeros((num_samples * len(values), spec.num_continuous), np.float32)
   continuous[:, code] = np.tile(values, num_samples)

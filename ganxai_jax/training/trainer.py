@@ -22,6 +22,7 @@ from ganxai_jax.data import pipeline
 from ganxai_jax.evaluation import classifier as classifier_lib
 from ganxai_jax.evaluation import infogan_eval
 from ganxai_jax.evaluation import mnist_eval
+from ganxai_jax.evaluation import style_codes
 from ganxai_jax.generators import mnist as mnist_generators
 from ganxai_jax.models import dcgan
 from ganxai_jax.run import loop, parallel
@@ -98,7 +99,7 @@ def make_generate_fn(components: GANComponents, state: Any):
 def sample_figures(components: GANComponents, state: TrainState, seed: int, step: int
                    ) -> dict[str, Any]:
   """The figures drawn during training: a sample grid, for CGAN the style/content grid, for InfoGAN
-  the traversals of its codes."""
+  the traversals of its codes, for a CGAN with codes also its style-code grid."""
   spec = components.latent_spec
   generate_fn = make_generate_fn(components, state)
   figures = {}
@@ -117,6 +118,8 @@ def sample_figures(components: GANComponents, state: TrainState, seed: int, step
         title=f"style (rows: one z each) × content (columns: digit), step {step}")
   if spec.num_categorical:
     figures.update(infogan_eval.traversal_figures(generate_fn, spec, seed, step))
+  if spec.num_categorical and spec.num_classes:
+    figures["style_code"] = style_codes.style_code_figure(generate_fn, spec, seed, step)
   return figures
 
 
@@ -131,7 +134,8 @@ def evaluate(config: ml_collections.ConfigDict, components: GANComponents, state
              eval_data: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
              ) -> dict[str, float]:
   """Every score of the model in `state` (a train state, or a checkpoint restored as a tree; see
-  `mnist_eval`, and `infogan_eval` for InfoGAN's codes), plus the classifier's test accuracy."""
+  `mnist_eval`, `infogan_eval` for InfoGAN's codes, `style_codes` for the codes of a CGAN), plus the
+  classifier's test accuracy."""
   train, test = eval_data or load_eval_data(config)
   cache = os.path.join(config.data_dir or pipeline.default_data_dir(), "ganxai_classifiers", config.dataset)
   classifier_params, accuracy = classifier_lib.load_or_train(
@@ -140,11 +144,19 @@ def evaluate(config: ml_collections.ConfigDict, components: GANComponents, state
   scores = mnist_eval.evaluate_generator(
       generate_fn, components.latent_spec, classifier_params, train, test, seed=config.seed,
       class_share_samples=config.get("class_share_samples", mnist_eval.CLASS_SHARE_SAMPLES))
-  if components.latent_spec.num_categorical:
+  spec = components.latent_spec
+  if spec.num_categorical:
     q_fn = infogan_eval.make_q_fn(components.discriminator,
                                   workdir_lib.inference_variables(state, "discriminator"))
-    scores.update(infogan_eval.evaluate_codes(generate_fn, q_fn, components.latent_spec, classifier_params,
-                                              test, seed=config.seed))
+    if spec.num_classes:  # The digit is given: the codes can only carry style.
+      samples = config.get("style_code_samples", style_codes.NUM_SAMPLES)
+      scores.update(style_codes.evaluate_style_codes(generate_fn, q_fn, spec, test, seed=config.seed,
+                                                     num_samples=samples))
+      if spec.num_continuous:
+        scores.update(infogan_eval.continuous_scores(generate_fn, spec, config.seed, num_samples=samples))
+    else:
+      scores.update(infogan_eval.evaluate_codes(generate_fn, q_fn, spec, classifier_params, test,
+                                                seed=config.seed))
   scores["classifier_test_accuracy"] = accuracy
   scores["step"] = int(jax.device_get(workdir_lib.as_tree(state)["step"]))
   return scores
