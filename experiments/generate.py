@@ -26,6 +26,8 @@ flags.DEFINE_string("style_image", None, "A real word image (PNG, JPEG, ...) who
                     "in: inverted to z, with --style_text its transcription.")
 flags.DEFINE_string("style_text", None, "The one word that --style_image shows (in the run's alphabet).")
 flags.DEFINE_integer("inversion_steps", 200, "Adam steps of the inversion of --style_image.")
+flags.DEFINE_float("feature_weight", 0.0, "Weight of the run's recognizer features in the inversion's loss "
+                   "(0: pixels and the prior only, which reconstructed best on the cpu run).")
 flags.DEFINE_enum("factor_reader", "default", list(generation.FACTOR_READERS),
                   "The factor reader that scores the style: default (trained once, minutes, and cached beside "
                   "the data) or tiny (seconds; for tests).")
@@ -38,7 +40,8 @@ def main(argv):
     path = generation.write_latent_image(FLAGS.workdir, FLAGS.latent, FLAGS.output)
   elif FLAGS.style_image:
     path, scores = generation.write_style_image(FLAGS.workdir, FLAGS.style_image, FLAGS.style_text, FLAGS.text,
-                                                FLAGS.output, FLAGS.seed, FLAGS.factor_reader, FLAGS.inversion_steps)
+                                                FLAGS.output, FLAGS.seed, FLAGS.factor_reader, FLAGS.inversion_steps,
+                                                FLAGS.feature_weight)
     print(f"wrote {scores}")
   else:
     path = generation.write_text_image(FLAGS.workdir, FLAGS.text, FLAGS.num_styles, FLAGS.output, FLAGS.seed)

@@ -59,6 +59,7 @@ def _style(f: flags.FlagValues, alphabet: text.Alphabet, max_length: int) -> Non
     config_checks.fail("--style_text", f.style_text, "must be the one word that --style_image shows")
   config_checks.check_word("--style_text", f.style_text, max_length, alphabet)
   config_checks.check_int("--inversion_steps", f.inversion_steps, 1)
+  config_checks.check_number("--feature_weight", f.feature_weight, 0.0)
   generation.read_style_image(f.style_image, f.style_text)
 
 

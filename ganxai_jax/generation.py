@@ -96,8 +96,8 @@ def load_factor_reader(config: Any, size: str) -> factor_reader.Reader:
 
 
 def write_style_image(workdir: str, style_image: str, style_text: str, text: str, output: str, seed: int = 0,
-                      reader_size: str = "default", steps: int = inversion.InversionSettings.steps
-                      ) -> tuple[str, str]:
+                      reader_size: str = "default", steps: int = inversion.InversionSettings.steps,
+                      feature_weight: float = inversion.InversionSettings.feature_weight) -> tuple[str, str]:
   """Inverts the real word `style_image` (transcribed `style_text`) to z with the run in `workdir`, writes
   `text` in that style to the PNG `output` (one row: the real word, its reconstruction, the new words)
   and the inversion's scores (`inversion.score`, beside random styles) to `output`'s stem + `.json`.
@@ -111,8 +111,8 @@ def write_style_image(workdir: str, style_image: str, style_text: str, text: str
   alphabet = word_generators.alphabet_of(generator)
   words = word_generators.check_text(text, max_length=config.get("lexicon_max_length", 0), alphabet=alphabet)
   real = read_style_image(style_image, style_text)
-  settings = inversion.InversionSettings(steps=steps, seed=seed)
-  features = run_recognizer(config, state)
+  settings = inversion.InversionSettings(steps=steps, seed=seed, feature_weight=feature_weight)
+  features = run_recognizer(config, state) if feature_weight > 0 else None
   found = inversion.invert(generator, real, style_text, features, settings)
   scores = inversion.score(generator, real, style_text, found, words, load_factor_reader(config, reader_size),
                            seed=seed)
@@ -125,7 +125,7 @@ def write_style_image(workdir: str, style_image: str, style_text: str, text: str
              f"{scores['reader_distance']:.2f} (random {scores['random_reader_distance']:.2f})"))
   workdir_lib.save_figure(figure, output)
   record = {**scores, "style_image": style_image, "generator_step": generator.step, "seed": seed,
-            "inversion": {**dataclasses.asdict(settings), "features": f"{features.name} (frame features)",
+            "inversion": {**dataclasses.asdict(settings), "features": f"{features.name} (frame features)" if features else "none",
                           "restart_losses": found.restart_losses.tolist(),
                           "losses": found.losses[::max(1, len(found.losses) // 50)].tolist()},
             "z": found.z.tolist(), "lower_is_better": ["pixel_error", "reader_distance"]}

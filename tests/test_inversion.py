@@ -1,5 +1,6 @@
 """Writing in the style of a real word: inverting a word image to ScrabbleGAN's z (explain/inversion.py)
 and the generate command's --style_image, on a tiny ScrabbleGAN trained through the CLI."""
+import dataclasses
 import json
 
 import jax
@@ -44,8 +45,7 @@ def trained_run(tmp_path_factory):
 
 def test_inverting_a_word_the_generator_wrote_reconstructs_it_far_better_than_random_styles(trained_run):
   generator, image = trained_run["generator"], trained_run["image"]
-  features = generation.run_recognizer(trained_run["config"], trained_run["state"])
-  found = inversion.invert(generator, image, WORD, features, SETTINGS)
+  found = inversion.invert(generator, image, WORD, settings=SETTINGS)
   random_images = inversion.write_in_styles(generator, [WORD], inversion.random_styles(generator, 0, 16))[0]
   random_errors = inversion.pixel_error(random_images, image)
   assert found.pixel_error < 0.5 * random_errors.mean(), (found.pixel_error, random_errors)
@@ -54,8 +54,13 @@ def test_inverting_a_word_the_generator_wrote_reconstructs_it_far_better_than_ra
   assert found.restart_losses.shape == (SETTINGS.restarts,) and found.z.shape == (generator.latent_dim,)
   np.testing.assert_allclose(found.pixel_error, np.mean(np.abs(found.reconstruction - image)), rtol=1e-5)
   # The same settings and seed find the same z: the starts come from the seed alone.
-  again = inversion.invert(generator, image, WORD, features, SETTINGS)
+  again = inversion.invert(generator, image, WORD, settings=SETTINGS)
   np.testing.assert_allclose(again.z, found.z, rtol=1e-5, atol=1e-5)
+  # With the GAN's R's features in the loss too (an option; pixels alone are the default).
+  features = generation.run_recognizer(trained_run["config"], trained_run["state"])
+  with_features = inversion.invert(generator, image, WORD, features, dataclasses.replace(SETTINGS, feature_weight=0.1))
+  assert with_features.pixel_error < random_errors.min()
+  assert not np.allclose(with_features.z, found.z)
 
 
 def test_an_image_not_in_the_generators_format_for_the_word_is_refused(trained_run):
