@@ -23,7 +23,14 @@ def test_directions_sefa_ganspace_on_a_tiny_gan(tmp_path, mnist_data_dir):
   assert {"ganspace", "sefa", "random"} <= set(report["names"])  # Scored beside the learned set.
   radii = {label: d["naming_radius"] for label, d in report["direction_sets"].items()}
   assert len(set(radii.values())) == 1, radii  # Every method moved by the same latent distance.
-  assert "ground_truth_table" not in report  # MNIST has no known style factors.
+  assert "ground_truth_table" not in report  # MNIST has no known style factors ...
+  # ... so MIG, SAP and DCI read the measured attributes, for every set that was scored.
+  assert report["disentanglement_factors"].startswith("measured attributes")
+  table = report["disentanglement_table"]
+  assert {"mig", "sap", "dci_disentanglement", "dci_completeness"} <= set(table)
+  assert set(table["mig"]) == set(report["names"]) == {"learned_orthonormal", "random", "ganspace", "sefa"}
+  for metric in ("mig", "sap", "dci_disentanglement", "dci_completeness"):
+    assert all(0.0 <= score <= 1.0 for score in table[metric].values()), table
   for name in report["figures"]:
     assert os.path.getsize(os.path.join(out, "figures", name)) > 0
   assert os.listdir(os.path.join(out, "checkpoints"))

@@ -2,9 +2,11 @@
 
 Reading order: the generator comes through the one interface (`generators.interface`); the
 method gives a set of directions with edit scales (`_learned`, `_ganspace`, `_sefa`); every set is
-measured along traversals, named (`naming.direction_effects`) and, on the synthetic handwriting,
-scored against the true style factors (`naming.ground_truth_scores`); figures of the traversals go
-to `workdir/figures/`. `directions` also reports the reconstructor classification accuracy (RCA) of
+measured along traversals, named (`naming.direction_effects`), scored by MIG, SAP and DCI and, on the
+synthetic handwriting, against the true style factors (`naming.ground_truth_scores`); figures of the
+traversals go to `workdir/figures/`. The metrics' factors are the true style factors where they are
+known (synthetic handwriting, read by the learned reader) and the measured attributes elsewhere (MNIST:
+slant, width, height, thickness, intensity), as `disentanglement_factors` in explain.json says. `directions` also reports the reconstructor classification accuracy (RCA) of
 the learned directions beside the random and coordinate baselines, and puts GANSpace and SeFa into
 its ground-truth table, so one run compares all three methods.
 """
@@ -155,9 +157,10 @@ def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
                  calibration: naming.Calibration | None, rng: jax.Array,
                  reader: factor_reader.Reader | None = None,
                  judge: content.Judge | None = None) -> dict[str, Any]:
-  """Names (with per-attribute slopes, effects, consistency) and, with a calibration, the
-  ground-truth scores and disentanglement metrics of one direction set, the factors read by the
-  learned `reader` when given, else by the calibrated hand measurements; with a content `judge`, how
+  """Names (with per-attribute slopes, effects, consistency), MIG/SAP/DCI and, with a calibration, the
+  ground-truth scores of one direction set, the true factors read by the learned `reader` when given,
+  else by the calibrated hand measurements (without a calibration the metrics' factors are the measured
+  attributes themselves); with a content `judge`, how
   much of the content each named direction's move destroys (`content.content_survival`)."""
   measured, shifts = measure_set(generator, direction_set, section, rng)
   effects = naming.direction_effects(measured, shifts, spread, section.min_effect, section.min_consistency)
@@ -173,9 +176,11 @@ def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
     result["content"] = content.content_survival(
         generator, direction_set.directions[:, :count], direction_set.scales[:count], latents, condition,
         direction_set.naming_radius, judge)
+  count = min(section.num_named_directions, direction_set.directions.shape[1])
+  directions, scales = direction_set.directions[:, :count], direction_set.scales[:count]
+  # Without true factors (MNIST, real words) the measured attributes are the factors of the metrics.
+  read = naming.attribute_reader(generator.ink_polarity)
   if calibration is not None:
-    count = min(section.num_named_directions, direction_set.directions.shape[1])
-    directions, scales = direction_set.directions[:, :count], direction_set.scales[:count]
     if reader is None:
       result["ground_truth"] = naming.ground_truth_scores(measured, shifts, calibration)
       read = functools.partial(calibration.read, ink_polarity=generator.ink_polarity)
@@ -186,10 +191,10 @@ def describe_set(generator: TrainedGenerator, direction_set: DirectionSet,
       result["ground_truth"] = naming.ground_truth_from_factors(predicted, shifts, reader.factor_names,
                                                                 reader.r2, "reader_r2")
       read = reader.predict
-    if count >= 2:  # MIG compares a factor's two most informative directions.
-      latents, condition = _seeds(generator, jax.random.fold_in(rng, 0x6463), section.disentanglement_samples)
-      result["disentanglement"] = naming.disentanglement_scores(
-          generator, directions, scales, latents, condition, direction_set.naming_radius, read)
+  if count >= 2 and section.disentanglement_samples:  # MIG compares a factor's two best directions.
+    latents, condition = _seeds(generator, jax.random.fold_in(rng, 0x6463), section.disentanglement_samples)
+    result["disentanglement"] = naming.disentanglement_scores(
+        generator, directions, scales, latents, condition, direction_set.naming_radius, read)
   return result
 
 
@@ -358,8 +363,12 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
     for label, row in results["content_table"].items():
       logging.info("%s: content error %.3f unshifted, %.3f moved (+%.3f)", label, row["unshifted_error"],
                    row["mean_shifted_error"], row["mean_error_increase"])
+  results["disentanglement_table"] = disentanglement_table(described)
+  results["disentanglement_factors"] = (
+      ("the learned factor reader's" if reader is not None else "the calibrated hand measurements'")
+      + " true style factors" if calibration is not None
+      else "measured attributes (" + ", ".join(naming.ATTRIBUTES) + "): no true factors are known")
   if calibration is not None:
     results["ground_truth_table"] = ground_truth_table(described)
-    results["disentanglement_table"] = disentanglement_table(described)
     results["calibration_r2"] = dict(zip(calibration.factor_names, map(float, calibration.r2)))
   return results

@@ -208,6 +208,16 @@ def calibrate(images: np.ndarray, factors: np.ndarray, factor_names: tuple[str, 
   return Calibration(factor_names=factor_names, mean=mean, std=std, coefficients=coefficients, r2=r2)
 
 
+def attribute_reader(ink_polarity: str) -> Callable[[np.ndarray], np.ndarray]:
+  """`read(images [N, H, W, 1]) -> [N, A]`: the measured attributes themselves (`ATTRIBUTES` order) as
+  the factors, for generators whose true factors are unknown (MNIST): the metrics then say whether each
+  measured attribute moves with one direction only, not whether a true factor does."""
+  def read(images: np.ndarray) -> np.ndarray:
+    measured = measure_attributes(images, ink_polarity)
+    return np.stack([measured[a] for a in ATTRIBUTES], -1)
+  return read
+
+
 def disentanglement_scores(generator: TrainedGenerator, directions: np.ndarray, scales: np.ndarray,
                            latents: np.ndarray, condition: Condition, radius: float,
                            read: Callable[[np.ndarray], np.ndarray], seed: int = 0) -> dict[str, float]:
