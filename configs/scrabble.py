@@ -13,6 +13,11 @@ A model small enough for 2 CPU cores (a few thousand steps in under an hour), an
       --config.eval_recognizer_workdir=REC --config.max_minutes=40
   python -m experiments.train --config=configs/scrabble.py --config.dataset=iam_words \
       --config.manual_dir=IAM_FOLDER --workdir=RUN --config.eval_recognizer_workdir=REC
+InfoGAN's style codes under content conditioning (`info`: the text is given, a 10-valued categorical
+and 2 continuous codes choose the hand; Q on D's trunk reads them back), scored in eval.json and
+figures/style_code.png (ganxai_jax/evaluation/word_style_codes.py):
+  python3 -m experiments.train --config=configs/scrabble.py:cpu,info --workdir=runs/scrabble_info \
+      --config.eval_recognizer_workdir=runs/recognizer
 
 Look at the data:
   python -m experiments.show_data --config=configs/scrabble.py --workdir=OUT
@@ -28,7 +33,10 @@ Train the evaluation recognizer on the synthetic train split (writes OUT/eval.js
 
 `get_config(arg)` takes a comma-separated list: `tiny` (the 6-writer test data set, a very small
 model and very short runs, for tests), `cpu` (a quarter-width model, batch 8), `attention` (a SAGAN
-self-attention layer in G, for experiments.explain's attention method) and/or one of `iam`,
+self-attention layer in G, for experiments.explain's attention method), `info` (InfoGAN's style codes
+in G and a Q head on D; its runs record the codes as num_categorical / num_continuous, and commands
+that give no code, as generate and explain, write with categorical value 0 and continuous codes 0)
+and/or one of `iam`,
 `rimes`, `cvl` (the IAM, RIMES or CVL words from `manual_dir` instead of synthetic words; see
 ganxai_jax/data/{iam,rimes,cvl}_words.py for the folder each reads). RIMES and CVL keep by default
 only the words written in the models' 80-symbol IAM alphabet (the others are dropped and counted);
@@ -57,7 +65,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The configuration for the comma-separated variant list `arg` (see the module docstring)."""
   # Every part is an option here: they combine (tiny,cpu), none excludes another.
   _, variants = parse_variant(arg, "configs/scrabble.py", (),
-                              ("tiny", "cpu", "attention", *DATASET_OPTIONS))
+                              ("tiny", "cpu", "attention", "info", *DATASET_OPTIONS))
   tiny, cpu = "tiny" in variants, "cpu" in variants
   datasets = [DATASET_OPTIONS[v] for v in DATASET_OPTIONS if v in variants]
   if len(datasets) > 1:
@@ -147,6 +155,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # only the output convolution is left to use what the layer mixes in.
     config.g_attention = (16,)
   config.d_attention = ()
+  # InfoGAN's style codes (`info`): a categorical code of num_categorical values (0: none; 1 is refused,
+  # as one value carries no information) and num_continuous codes U[-1, 1], concatenated to every z
+  # chunk of G (models/scrabblegan.py); Q on D's trunk reads them back from generated words. Ten values,
+  # as InfoGAN's: enough hands to tell apart, few enough that each gets batches of its own.
+  info = "info" in variants
+  config.num_categorical = 10 if info else 0
+  config.num_continuous = 2 if info else 0
+  # λ of the information loss (cross-entropy + info_continuous_weight · ½ squared error), added to D's
+  # and G's losses outside the adversarial/CTC gradient balancing (InfoGAN's λ = 1).
+  config.info_weight = 1.0
+  config.info_continuous_weight = 1.0
   # 'lax', 'shifted_matmul' (faster on XLA:CPU), or 'auto': shifted matmuls on CPU, lax elsewhere.
   config.conv_impl = "auto"
   if cpu:
@@ -215,4 +234,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.curve_num_words = 8 if tiny else 200
   config.eval_num_styles = 2 if tiny else 8
   config.eval_style_words = ("the", "word") if tiny else ("the", "handwriting", "Shalom", "world")
+  # Style codes (`info`; evaluation/word_style_codes.py): style_code_samples noise draws of
+  # style_code_num_words lexicon words, each written with every categorical value, whose style factors
+  # are read by the learned factor reader (explain/factor_reader.py, trained on style_code_reader_words
+  # rendered words for style_code_reader_steps steps and cached beside the data; the same settings as
+  # configs/explain.py's, so both share one cached reader) or, with style_code_reader_words=0, measured
+  # by hand (evaluation/measure.py).
+  config.style_code_samples = 16 if tiny else 400
+  config.style_code_num_words = 4 if tiny else 8
+  config.style_code_reader_words = 64 if tiny else 6000
+  config.style_code_reader_test_words = 32 if tiny else 1000
+  config.style_code_reader_steps = 5 if tiny else 1500
   return config

@@ -458,6 +458,22 @@ def check_scrabble(config: ml_collections.ConfigDict) -> None:
     _int(config, "curve_num_words", 1)
   if "unlabeled" in config:  # Run folders from before semi-supervised training have none.
     _check_unlabeled(config)
+  if "num_categorical" in config:  # Run folders from before the style codes have none.
+    _check_style_codes(config)
+
+
+def _check_style_codes(config: ml_collections.ConfigDict) -> None:
+  _int(config, "num_categorical", 0, zero="no categorical code")
+  if config.num_categorical == 1:  # One value carries no information: Q's loss is 0 from the start.
+    fail("config.num_categorical", 1, "must be 0 (no categorical code) or an integer >= 2")
+  _int(config, "num_continuous", 0, zero="no continuous code")
+  _number(config, "info_weight", 0)
+  _number(config, "info_continuous_weight", 0)
+  _int(config, "style_code_samples", 1)
+  _int(config, "style_code_num_words", 1)
+  _int(config, "style_code_reader_words", 0, zero="hand measurements")
+  _int(config, "style_code_reader_test_words", 1)
+  _int(config, "style_code_reader_steps", 1)
 
 
 def _check_unlabeled(config: ml_collections.ConfigDict) -> None:

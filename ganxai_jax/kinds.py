@@ -11,6 +11,7 @@ Nothing else in the project tests the model's name: the commands (`experiments/t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Any, Callable
 
@@ -19,7 +20,9 @@ import ml_collections
 from absl import logging
 
 from ganxai_jax import config_checks
+from ganxai_jax.data import pipeline
 from ganxai_jax.errors import UsageError
+from ganxai_jax.explain import factor_reader
 from ganxai_jax.generators import mnist as mnist_generators
 from ganxai_jax.generators import words as word_generators
 from ganxai_jax.generators.interface import TrainedGenerator
@@ -32,6 +35,16 @@ from ganxai_jax.training import scrabble_trainer, trainer
 
 def _evaluate_mnist(config: ml_collections.ConfigDict, state: Any) -> dict[str, Any]:
   return trainer.evaluate(config, trainer.build_components(config), state)
+
+
+def _style_reader(config: ml_collections.ConfigDict, word_length: int) -> factor_reader.Reader:
+  """The learned factor reader the style-code scores of a ScrabbleGAN with codes read factors with, cached
+  beside the data as the explanations cache theirs (same settings: the same reader)."""
+  cache = os.path.join(os.path.expanduser(config.get("data_dir") or "") or pipeline.default_data_dir(),
+                       "ganxai_factor_readers")
+  return factor_reader.load_or_train_reader(
+      cache, word_length, config.style_code_reader_words, config.style_code_reader_test_words,
+      config.style_code_reader_steps, seed=config.seed)[0]
 
 
 def _no_run_check(name: str, path: str, run_config: dict[str, Any]) -> None:
@@ -58,7 +71,9 @@ KINDS = (
             train=trainer.train_and_evaluate, evaluate=_evaluate_mnist, generator=mnist_generators.from_config,
             description="MNIST GANs (configs/mnist.py)"),
     RunKind(models=("scrabblegan",), check=config_checks.check_scrabble,
-            train=scrabble_trainer.train_and_evaluate, evaluate=scrabble_trainer.evaluate,
+            # The factor reader is an explanation's: handed in here, where both layers are in reach.
+            train=functools.partial(scrabble_trainer.train_and_evaluate, style_reader=_style_reader),
+            evaluate=functools.partial(scrabble_trainer.evaluate, style_reader=_style_reader),
             generator=word_generators.from_config, description="ScrabbleGAN (configs/scrabble.py)",
             check_run=config_checks.check_scrabble_run, writes_text=True),
 )

@@ -137,7 +137,7 @@ BAD_INPUT = [
     ("sweep", [MNIST, "--sweep=no_key=1", "--workdir={out}"], ["'no_key'"]),
     ("sweep", [MNIST, "--sweep=seed=0", "--workdir={out}", "--config.beta1=1.0"], ["config.beta1=1.0"]),
     # show_data
-    ("show_data", ["--config=configs/scrabble.py:huge", "--workdir={out}"], ["'huge'", "tiny, cpu, attention, iam, rimes, cvl"]),
+    ("show_data", ["--config=configs/scrabble.py:huge", "--workdir={out}"], ["'huge'", "tiny, cpu, attention, info, iam, rimes, cvl"]),
     ("show_data", ["--config=configs/scrabble.py:iam", "--workdir={out}"], ["config.manual_dir=None", "IAM"]),
     ("show_data", [SCRABBLE, "--workdir={out}", "--config.dataset=iam"],
      ["config.dataset='iam'", "'synthetic_handwriting', 'iam_words'"]),
@@ -265,7 +265,7 @@ def _configs(tmp_path) -> list[tuple[str, str, ml_collections.ConfigDict]]:
   for variant in mnist_configs.VARIANTS:
     for arg in (variant, f"{variant},tiny"):
       configs.append(("mnist", "train", mnist_configs.get_config(arg)))
-  for arg in ("", "tiny", "cpu", "tiny,cpu", "iam"):
+  for arg in ("", "tiny", "cpu", "tiny,cpu", "iam", "tiny,info"):
     config = scrabble_configs.get_config(arg)
     if "iam" in arg:
       config.manual_dir = _fake_iam(tmp_path / "iam")
@@ -418,7 +418,7 @@ def test_every_variant_string_still_works(module, arg, expected):
 @pytest.mark.parametrize("module, arg, expected", [
     (mnist_configs, "wgan", "configs/mnist.py takes variants: gan, cgan, sagan, infogan, cgan_info; options: tiny"),
     (mnist_configs, "gan,cgan", "'gan' and 'cgan' are both variants"),
-    (scrabble_configs, "gpu", "configs/scrabble.py takes options: tiny, cpu, attention, iam, rimes, cvl"),
+    (scrabble_configs, "gpu", "configs/scrabble.py takes options: tiny, cpu, attention, info, iam, rimes, cvl"),
     (explain_configs, "directions,huge", "variants: attention, directions, ganspace, sefa, influence; options: tiny"),
 ])
 def test_an_unknown_variant_lists_what_the_file_takes(module, arg, expected):

@@ -29,7 +29,7 @@ The figure `style_code` has one row per code value and one column per digit, wit
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import matplotlib.figure
 import numpy as np
@@ -75,11 +75,13 @@ def eta_squared(values: np.ndarray, groups: np.ndarray) -> float:
 
 
 def factor_scores(measurements: dict[str, np.ndarray], values: np.ndarray, digits: np.ndarray,
-                  num_values: int) -> dict[str, float]:
-  """Per-value means, Cohen's d and η² of every factor of `STYLE_FACTORS` (module docstring), from
-  measurements `[N]` of samples drawn with code `values` `[N]` and digits `digits` `[N]`."""
+                  num_values: int, factors: Sequence[str] = STYLE_FACTORS, content: str = "digit"
+                  ) -> dict[str, float]:
+  """Per-value means, Cohen's d and η² of every factor of `factors` (module docstring), from
+  measurements `[N]` of samples drawn with code `values` `[N]` and content `digits` `[N]` (any content
+  label: each factor is centred on its content's mean; `content` names it in the spread's key)."""
   scores = {}
-  for name in STYLE_FACTORS:
+  for name in factors:
     measured = measurements[name].astype(np.float64)
     centred = measured.copy()
     for digit in np.unique(digits):
@@ -89,19 +91,24 @@ def factor_scores(measurements: dict[str, np.ndarray], values: np.ndarray, digit
       scores[f"style_code{value}_{name}_mean"] = float(measured[chosen].mean())
       scores[f"style_code{value}_{name}_d"] = cohens_d(centred[chosen], centred[~chosen])
     scores[f"style_code_{name}_eta_squared"] = eta_squared(centred, values)
-    scores[f"style_code_{name}_within_digit_std"] = float(centred.std())
+    scores[f"style_code_{name}_within_{content}_std"] = float(centred.std())
   return scores
+
+
+def partition_scores(assigned: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict[str, float]:
+  """NMI and purity of Q's values `assigned` against `labels` (digits, writers), their random baseline
+  and how many values Q used, under the `style_code_real_` keys."""
+  baseline = clustering.random_baseline(assigned, labels, seed)
+  return {"style_code_real_nmi": clustering.normalized_mutual_information(assigned, labels),
+          "style_code_real_purity": clustering.purity(assigned, labels),
+          "style_code_real_random_nmi": baseline["nmi"],
+          "style_code_real_random_purity": baseline["purity"],
+          "style_code_real_values_used": float(len(np.unique(assigned)))}
 
 
 def real_digit_scores(q_fn: infogan_eval.QFn, real_test: dict[str, np.ndarray], seed: int = 0) -> dict[str, float]:
   """NMI and purity of Q's values of real test digits against their digits, and their random baseline."""
-  assigned = np.argmax(q_fn(real_test["image"]), -1)
-  baseline = clustering.random_baseline(assigned, real_test["label"], seed)
-  return {"style_code_real_nmi": clustering.normalized_mutual_information(assigned, real_test["label"]),
-          "style_code_real_purity": clustering.purity(assigned, real_test["label"]),
-          "style_code_real_random_nmi": baseline["nmi"],
-          "style_code_real_random_purity": baseline["purity"],
-          "style_code_real_values_used": float(len(np.unique(assigned)))}
+  return partition_scores(np.argmax(q_fn(real_test["image"]), -1), real_test["label"], seed)
 
 
 def evaluate_style_codes(generate_fn: GenerateFn, q_fn: infogan_eval.QFn, spec: LatentSpec,

@@ -4,6 +4,11 @@ The latent is the whole z; the condition a word (`{'chars': [B, L]}` character i
 words of one length from the lexicon, so every image of a batch has the same width. `write_words` and
 `text_figure` write any text: one row per style (z), the same z for every word of a row.
 
+A run with style codes (`configs/scrabble.py:info`) takes them in the condition, `categorical` [B] and
+`continuous` [B, num_continuous]; a condition without them (the generate command, explanations, the
+explorer) writes with categorical value 0 and continuous codes 0 (`scrabblegan.Generator.default_codes`),
+so every command works on such a run unchanged, in the hand of value 0.
+
 For the influence explanation: `filter_bank_render_fn` renders with an offset added to the character
 filter bank's output (the input whose gradient says how much each character moves each pixel), and
 `fresh` is the same G freshly initialised, as training starts it.
@@ -20,6 +25,7 @@ import jax.numpy as jnp
 import matplotlib.figure
 import ml_collections
 import numpy as np
+from absl import logging
 
 from ganxai_jax.data import lexicon
 from ganxai_jax.data import text as text_lib
@@ -38,7 +44,10 @@ def build_generator(config: ml_collections.ConfigDict) -> scrabblegan.Generator:
   return scrabblegan.Generator(width_multiplier=config.width_multiplier, z_dim=config.z_dim,
                                attention_resolutions=tuple(config.g_attention),
                                conv_impl=scrabblegan.resolve_conv_impl(config.conv_impl),
-                               alphabet=text_lib.alphabet_of(config).symbols)
+                               alphabet=text_lib.alphabet_of(config).symbols,
+                               # Run folders from before the style codes have none.
+                               num_categorical=config.get("num_categorical", 0),
+                               num_continuous=config.get("num_continuous", 0))
 
 
 @functools.lru_cache(maxsize=16)
@@ -77,9 +86,20 @@ def _model_functions(module: scrabblegan.Generator):
   are reused by every `TrainedGenerator` that wraps it."""
 
   def aux_fn(variables, z, condition: Condition):
-    return module.apply(variables, z, condition["chars"], train=False)
+    return module.apply(variables, z, condition["chars"], train=False, codes=condition_codes(module, condition))
 
   return aux_fn, lambda v, z, c: aux_fn(v, z, c)[0], lambda v, z, c: aux_fn(v, z, c)[1]["features"]
+
+
+def condition_codes(module: scrabblegan.Generator, condition: Condition) -> jax.Array | None:
+  """G's code vector for a condition's `categorical` / `continuous` (0 for a part it lacks); None (G's
+  default, value 0) when it has neither or G has no codes."""
+  if not module.code_dim or not ({"categorical", "continuous"} & set(condition)):
+    return None
+  batch = condition["chars"].shape[0]
+  categorical = condition.get("categorical", jnp.zeros((batch,), jnp.int32))
+  continuous = condition.get("continuous", jnp.zeros((batch, module.num_continuous)))
+  return scrabblegan.code_vector(categorical, continuous, module.num_categorical)
 
 
 def wrap(module: scrabblegan.Generator, variables: Any, step: int = 0, dataset: str = "",
@@ -107,6 +127,10 @@ def wrap(module: scrabblegan.Generator, variables: Any, step: int = 0, dataset: 
 
 def from_config(config: ml_collections.ConfigDict, variables: Any, step: int = 0) -> TrainedGenerator:
   """The generator a run's config describes, with its trained inference variables."""
+  if config.get("num_categorical", 0) or config.get("num_continuous", 0):
+    logging.info("this run has style codes (%d values, %d continuous); words asked without a code are "
+                 "written with categorical value 0 and continuous codes 0", config.get("num_categorical", 0),
+                 config.get("num_continuous", 0))
   return wrap(build_generator(config), variables, step, config.get("dataset", ""),
               lexicon_file=os.path.expanduser(config.get("lexicon", "") or ""))
 

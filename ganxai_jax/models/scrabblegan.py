@@ -10,6 +10,20 @@ self-attention after the blocks whose output height is listed in `attention_reso
 come back in `aux['attention']`, the first up-block's output (flattened) in `aux['features']`, and
 `Generator.latent_weight(params)` gives the weights that read z.
 
+Style codes (InfoGAN's, under content conditioning; `configs/scrabble.py:info`): with `num_categorical`
+and/or `num_continuous` set, G takes a code vector `codes` [B, num_categorical + num_continuous] (the
+one-hot categorical value, then the continuous codes; `code_vector`) and concatenates it to *every* z
+chunk, so the code reaches each layer that style reaches: the filter bank (every character's patch) and
+the conditional batch norms of every up-block. This is how BigGAN (ScrabbleGAN's base) gives its class
+embedding to every block; putting the code into z instead would hand it to one chunk only, i.e. to
+either the glyph shapes or one block's gains, and take entries away from the noise. Without `codes` G
+uses categorical value 0 and continuous codes 0 (`default_codes`): callers that know nothing of codes
+(generate, explain, serve) write in the hand of value 0. D gets a Q head: its trunk's last features,
+averaged over the positions inside each word's true width (a width-independent summary, as words vary
+in length), then a small MLP to `aux['q_logits']` [B, num_categorical] and `aux['q_mean']`
+[B, num_continuous] (a fixed-variance Gaussian's mean, so Q's loss on continuous codes is a squared
+error). Without codes neither model gains a parameter: their trees and outputs are as before.
+
 Discriminator: four residual down-blocks 1→64→512→1024→1024 (average-pooling 2×2 in the first
 three), ReLU, a sum over the spatial positions inside each image's true width, and a linear map to
 one logit. It is fully convolutional, so it reads any width.
@@ -168,8 +182,20 @@ def mask_columns(images: jax.Array, widths: jax.Array, fill: float) -> jax.Array
   return jnp.where(columns < widths[:, None, None, None], images, fill)
 
 
+def code_vector(categorical: jax.Array | None, continuous: jax.Array | None, num_categorical: int
+                ) -> jax.Array:
+  """G's code input `[B, num_categorical + num_continuous]`: one_hot(categorical) then the continuous codes
+  (either part absent when its count is 0)."""
+  parts = []
+  if num_categorical:
+    parts.append(jax.nn.one_hot(categorical, num_categorical, dtype=jnp.float32))
+  if continuous is not None and continuous.shape[-1]:  # No continuous codes: None or [B, 0].
+    parts.append(jnp.asarray(continuous, jnp.float32))
+  return jnp.concatenate(parts, axis=-1)
+
+
 class Generator(nn.Module):
-  """ScrabbleGAN's G: `(z [B, 128], chars [B, n]) -> (images [B, 32, 16n, 1], aux)`.
+  """ScrabbleGAN's G: `(z [B, 128], chars [B, n], codes [B, C] or None) -> (images [B, 32, 16n, 1], aux)`.
 
   `aux = {'attention': {'attention_<height>': maps}}` (empty without attention). Rows whose chars end
   in blanks (id 0, padding of shorter words) come out white (+1) past 16 px per real character.
@@ -183,15 +209,33 @@ class Generator(nn.Module):
   # The symbols G writes, in id order (one filter-bank entry each): IAM's 80 by default, or a custom
   # alphabet (`text.alphabet_of(config)`). The model carries it, so whatever loads G can encode text.
   alphabet: str = text.ALPHABET
+  # InfoGAN's style codes (module docstring); 0 and 0: none, and no parameter reads them.
+  num_categorical: int = 0
+  num_continuous: int = 0
+
+  @property
+  def code_dim(self) -> int:
+    return self.num_categorical + self.num_continuous
+
+  def default_codes(self, batch_size: int) -> jax.Array:
+    """The codes of callers that give none: categorical value 0, continuous codes 0."""
+    categorical = jnp.zeros((batch_size,), jnp.int32) if self.num_categorical else None
+    return code_vector(categorical, jnp.zeros((batch_size, self.num_continuous)), self.num_categorical)
 
   @nn.compact
   def __call__(self, z: jax.Array, chars: jax.Array, train: bool = False,
-               update_stats: bool | None = None) -> tuple[jax.Array, dict[str, Any]]:
+               update_stats: bool | None = None, codes: jax.Array | None = None
+               ) -> tuple[jax.Array, dict[str, Any]]:
     update_stats = train if update_stats is None else update_stats
     num_chunks = len(G_UPSAMPLING) + 1
     if self.z_dim % num_chunks or z.shape[-1] != self.z_dim:
       raise ValueError(f"z must have {self.z_dim} entries, a multiple of {num_chunks}; got {z.shape}.")
     z_chunks = jnp.split(z, num_chunks, axis=-1)
+    if self.code_dim:
+      codes = self.default_codes(z.shape[0]) if codes is None else codes
+      if codes.shape != (z.shape[0], self.code_dim):
+        raise ValueError(f"codes must be [{z.shape[0]}, {self.code_dim}]; got {codes.shape}.")
+      z_chunks = [jnp.concatenate([chunk, codes.astype(chunk.dtype)], axis=-1) for chunk in z_chunks]
     channels = [scaled(c, self.width_multiplier) for c in G_CHANNELS]
     x = CharFilterBank(channels[0], self.spectral_norm, self.dtype, len(self.alphabet),
                        name="char_filter_bank")(
@@ -219,18 +263,20 @@ class Generator(nn.Module):
 
     The filter bank maps (symbol, chunk 0) to a patch: one row per (symbol, output unit). Each block's
     conditional batch norms map their own chunk to gains and biases. A layer's rows are zero outside
-    the columns of its chunk, so `WᵀW` sums the chunks' Gram matrices, as SeFa does for BigGAN.
+    the columns of its chunk, so `WᵀW` sums the chunks' Gram matrices, as SeFa does for BigGAN. With
+    style codes each layer's input is its chunk followed by the codes; only the chunk's rows are kept.
     """
     num_chunks = len(G_UPSAMPLING) + 1
     chunk = self.z_dim // num_chunks
-    bank = np.asarray(layers.find_kernel(params["char_filter_bank"]))  # [symbols · chunk, features]
-    per_symbol = bank.reshape(-1, chunk, bank.shape[-1]).transpose(0, 2, 1).reshape(-1, chunk)
+    bank = np.asarray(layers.find_kernel(params["char_filter_bank"]))  # [symbols · (chunk + codes), features]
+    per_symbol = bank.reshape(-1, chunk + self.code_dim, bank.shape[-1])[:, :chunk]
+    per_symbol = per_symbol.transpose(0, 2, 1).reshape(-1, chunk)
     rows = [np.pad(per_symbol, ((0, 0), (0, self.z_dim - chunk)))]
     for block in range(num_chunks - 1):
       start = (block + 1) * chunk
       for norm in ("cbn1", "cbn2"):
         for part in ("gain", "bias"):
-          kernel = np.asarray(layers.find_kernel(params[f"block{block}"][norm][part]))  # [chunk, channels]
+          kernel = np.asarray(layers.find_kernel(params[f"block{block}"][norm][part]))[:chunk]  # [chunk, channels]
           rows.append(np.pad(kernel.T, ((0, 0), (start, self.z_dim - start - chunk))))
     return np.concatenate(rows, axis=0)
 
@@ -272,16 +318,20 @@ class DiscriminatorBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """ScrabbleGAN's D: `(images [B, 32, W, 1], widths [B] or None) -> logits [B]`.
+  """ScrabbleGAN's D: `(images [B, 32, W, 1], widths [B] or None) -> (logits [B], aux)`.
 
   With `widths`, only feature columns that see the image's own width enter the sum (a column of the
-  final 1/8-resolution map covers 8 input columns), so white padding of a bucket does not count.
+  final 1/8-resolution map covers 8 input columns), so white padding of a bucket does not count. With
+  style codes, `aux` also holds Q's `q_logits` and `q_mean` (module docstring).
   """
   width_multiplier: float = 1.0
   spectral_norm: bool = True
   attention_resolutions: Sequence[int] = ()
   conv_impl: str = "lax"
   dtype: Any = jnp.float32
+  num_categorical: int = 0
+  num_continuous: int = 0
+  q_hidden: int = 128  # Q's hidden layer (InfoGAN's Q: one FC layer of 128 on D's trunk).
 
   @nn.compact
   def __call__(self, images: jax.Array, widths: jax.Array | None = None,
@@ -304,4 +354,16 @@ class Discriminator(nn.Module):
     pooled = jnp.sum(x, axis=(1, 2))
     logits = layers.Dense(1, spectral_norm=self.spectral_norm, kernel_init=WEIGHT_INIT, name="output")(
         pooled, update_stats)
-    return logits[:, 0], {"attention": attention_maps}
+    aux = {"attention": attention_maps}
+    if self.num_categorical or self.num_continuous:
+      # Q: the mean over the word's own positions (the masked sum over their count), so that Q's input
+      # has one scale for every word length. Plain dense layers: no spectral norm (Q is a classifier,
+      # not a critic whose Lipschitz constant matters) and no batch norm (Q of a word never depends on
+      # the rest of its batch).
+      columns = (jnp.full((x.shape[0],), x.shape[2]) if widths is None
+                 else jnp.clip(feature_widths, 1, x.shape[2]))
+      mean_features = pooled / (x.shape[1] * columns)[:, None].astype(jnp.float32)
+      q = nn.leaky_relu(nn.Dense(self.q_hidden, kernel_init=WEIGHT_INIT, name="q_hidden")(mean_features), 0.2)
+      aux["q_logits"] = nn.Dense(max(self.num_categorical, 1), kernel_init=WEIGHT_INIT, name="q_categorical")(q)
+      aux["q_mean"] = nn.Dense(max(self.num_continuous, 1), kernel_init=WEIGHT_INIT, name="q_continuous")(q)
+    return logits[:, 0], aux

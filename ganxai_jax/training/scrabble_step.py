@@ -12,10 +12,20 @@
    which is the gradient of L_adv + a·L_ctc. G's BN statistics and spectral-norm state advance only
    here; D and R are read with their updated weights and their state is not changed by G's step.
 
+Style codes (`configs/scrabble.py:info`): every fake batch (D's and G's) draws InfoGAN codes beside its
+z (a categorical value uniform over `num_categorical`, continuous codes U[-1, 1]) and G writes with them;
+Q (D's head) reads them back from the fake words. The information loss
+L_info = info_weight · (cross-entropy + info_continuous_weight · ½ squared error) of Q on the fake batch
+is added to D's hinge loss (D's optimizer trains Q and the shared trunk) and to G's loss. It stays out
+of the gradient balancing: the coefficient a is computed from the adversarial and CTC gradients alone,
+and G's gradient is that of L_adv + a·L_ctc + L_info, so the code's pull on G keeps the weight
+info_weight gives it whatever the balance between realism and legibility.
+
 With `recognizer_only=True` the step trains R alone (the recognizer warm-up of the first
 `r_warmup_steps`: G's CTC gradient is noise while R cannot read, so R first learns to read real words).
 
-Keys: `fold_in(state.rng, state.step)` split once into the D-step z key and the G-step z key.
+Keys: `fold_in(state.rng, state.step)` split once into the D-step z key and the G-step z key; the codes
+of each step come from `fold_in(that key, CODE_STREAM)`, so runs without codes draw the z they drew before.
 
 Precision: the modules compute in their `dtype` (`config.compute_dtype`: float32 or bfloat16) but
 hand back float32 images, logits and features, so the hinge losses, CTC, the gradients at x̃ and the
@@ -39,10 +49,16 @@ import optax
 from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.training import losses
+from ganxai_jax.training.gan_step import info_losses
+from ganxai_jax.models.latent import LatentSpec
 from ganxai_jax.run.state import NetState, TrainState, apply_gradients
 
 # Added to the CTC gradient's standard deviation, as in the official code.
 BALANCE_EPSILON = 1e-7
+CODE_STREAM = 0x636F6465  # 'code': folded into a step's z key for its style codes.
+# The information-loss metrics, with the update that computes them ('d_' or 'g_' rules of averaging).
+INFO_METRICS = ("info_loss_d_categorical", "info_loss_d_continuous", "info_loss_categorical",
+                "info_loss_continuous")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +77,10 @@ class ScrabbleComponents:
   ctc_weight: float = 1.0  # The CTC weight of G's loss when gradient balancing is off.
   ema_decay: float = 0.0
   r_warmup_steps: int = 0  # Steps at the start in which only R learns (from real words).
+  num_categorical: int = 0  # InfoGAN's style codes (0 and 0: none).
+  num_continuous: int = 0
+  info_weight: float = 1.0  # λ of the information loss.
+  info_continuous_weight: float = 1.0  # λ_c: the continuous codes' share inside it.
   batch_sharding: Any = None  # a NamedSharding over the batch axis, or None on one device
 
 
@@ -93,6 +113,38 @@ def sample_z(key: jax.Array, batch_size: int, components: ScrabbleComponents) ->
   return _constrain(jax.random.normal(key, (batch_size, components.z_dim)), components.batch_sharding)
 
 
+def uses_codes(components: ScrabbleComponents) -> bool:
+  return bool(components.num_categorical or components.num_continuous)
+
+
+def sample_codes(key: jax.Array, batch_size: int, components: ScrabbleComponents) -> dict[str, jax.Array]:
+  """`categorical` [B] (uniform) and `continuous` [B, num_continuous] (U[-1, 1]) from the stream
+  `CODE_STREAM` of a z key, sharded like the batch; empty without codes."""
+  if not uses_codes(components):
+    return {}
+  spec = LatentSpec(noise_dim=1, num_categorical=components.num_categorical,
+                    num_continuous=components.num_continuous)
+  codes = spec.sample(jax.random.fold_in(key, CODE_STREAM), batch_size)
+  codes.pop("noise")
+  return {k: _constrain(v, components.batch_sharding) for k, v in codes.items()}
+
+
+def code_input(codes: dict[str, jax.Array], components: ScrabbleComponents) -> jax.Array | None:
+  """G's code vector for `sample_codes`' draws (None without codes)."""
+  if not codes:
+    return None
+  return scrabblegan.code_vector(codes.get("categorical"), codes.get("continuous"), components.num_categorical)
+
+
+def information_loss(aux: dict[str, jax.Array], codes: dict[str, jax.Array], components: ScrabbleComponents
+                     ) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """(weighted L_info, cross-entropy, ½ squared error) of Q's outputs `aux` on words drawn with `codes`."""
+  c = components
+  spec = LatentSpec(noise_dim=1, num_categorical=c.num_categorical, num_continuous=c.num_continuous)
+  categorical, continuous = info_losses(aux, codes, spec)
+  return c.info_weight * (categorical + c.info_continuous_weight * continuous), categorical, continuous
+
+
 def generator_update(state: TrainState, batch: dict[str, jax.Array], key: jax.Array,
                      components: ScrabbleComponents) -> tuple[NetState, Any, dict[str, jax.Array]]:
   """One G step with balanced gradients (see the module docstring); returns (G, EMA, metrics)."""
@@ -100,10 +152,12 @@ def generator_update(state: TrainState, batch: dict[str, jax.Array], key: jax.Ar
   g_net, d_net, r_net = (state.nets[k] for k in ("generator", "discriminator", "recognizer"))
   chars, lengths, widths = batch["fake_labels"], batch["fake_label_lengths"], fake_widths(batch)
   z = sample_z(key, chars.shape[0], c)
+  codes = sample_codes(key, chars.shape[0], c)
 
   def render(params):
     (images, _), updates = c.generator.apply(g_net.variables(params), z, chars, train=True,
-                                             update_stats=True, mutable=g_net.mutable)
+                                             update_stats=True, codes=code_input(codes, c),
+                                             mutable=g_net.mutable)
     return images, updates
 
   fake, g_vjp, g_updates = jax.vjp(render, g_net.params, has_aux=True)
@@ -124,22 +178,36 @@ def generator_update(state: TrainState, batch: dict[str, jax.Array], key: jax.Ar
     weight = balance_coefficient(adv_grad, ctc_grad, c.balance_alpha)
   else:
     weight = jnp.asarray(c.ctc_weight, jnp.float32)
-  (g_grads,) = g_vjp(adv_grad + weight * ctc_grad)
+  image_grad = adv_grad + weight * ctc_grad
+  info_metrics = {}
+  if uses_codes(c):
+    def info_objective(images):  # Outside the balancing: its gradient is added as it is.
+      _, aux = c.discriminator.apply(d_net.variables(), images, widths, update_stats=False)
+      weighted, categorical, continuous = information_loss(aux, codes, c)
+      return weighted, {"info_loss_categorical": categorical, "info_loss_continuous": continuous}
+
+    info_grad, info_metrics = jax.grad(info_objective, has_aux=True)(fake)
+    image_grad = image_grad + info_grad
+  (g_grads,) = g_vjp(image_grad)
   g_net = apply_gradients(g_net, g_grads, c.g_tx, g_updates)
   ema = state.ema_params
   if c.ema_decay > 0:
     ema = optax.incremental_update(g_net.params, ema, step_size=1.0 - c.ema_decay)
   metrics = {"g_loss_adv": adv_loss, "g_loss_ctc": ctc, "g_ctc_weight": weight,
              "g_grad_std_adv": jnp.std(adv_grad), "g_grad_std_ctc": jnp.std(ctc_grad),
-             "g_ctc_usable_fraction": usable.mean(), "g_updated": jnp.ones((), jnp.float32)}
+             "g_ctc_usable_fraction": usable.mean(), "g_updated": jnp.ones((), jnp.float32),
+             **info_metrics}
   return g_net, ema, metrics
 
 
-def _skip_generator_update(state: TrainState) -> tuple[NetState, Any, dict[str, jax.Array]]:
+def _skip_generator_update(state: TrainState, components: ScrabbleComponents
+                           ) -> tuple[NetState, Any, dict[str, jax.Array]]:
   zero = jnp.zeros((), jnp.float32)
-  metrics = {k: zero for k in ("g_loss_adv", "g_loss_ctc", "g_ctc_weight", "g_grad_std_adv",
-                               "g_grad_std_ctc", "g_ctc_usable_fraction", "g_updated")}
-  return state.nets["generator"], state.ema_params, metrics
+  names = ("g_loss_adv", "g_loss_ctc", "g_ctc_weight", "g_grad_std_adv", "g_grad_std_ctc",
+           "g_ctc_usable_fraction", "g_updated")
+  if uses_codes(components):
+    names += ("info_loss_categorical", "info_loss_continuous")
+  return state.nets["generator"], state.ema_params, {k: zero for k in names}
 
 
 def recognizer_update(r_net: NetState, batch: dict[str, jax.Array],
@@ -167,9 +235,10 @@ def recognizer_step(state: TrainState, batch: dict[str, jax.Array], *,
   entries are zeros and are not averaged into logs).
   """
   r_net, r_metrics = recognizer_update(state.nets["recognizer"], batch, components)
-  _, _, g_metrics = _skip_generator_update(state)
+  _, _, g_metrics = _skip_generator_update(state, components)
   zero = jnp.zeros((), jnp.float32)
-  metrics = {**{k: zero for k in _D_METRICS}, "d_updated": zero, **r_metrics, **g_metrics}
+  d_names = _D_METRICS + (INFO_METRICS[:2] if uses_codes(components) else ())
+  metrics = {**{k: zero for k in d_names}, "d_updated": zero, **r_metrics, **g_metrics}
   return state.replace(step=state.step + 1, nets={**state.nets, "recognizer": r_net}), metrics
 
 
@@ -193,19 +262,27 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: Sc
   # D: real and fake in one pass. G runs in training mode (batch statistics) but its state is
   # advanced only by its own step.
   chars = batch["fake_labels"]
+  codes = sample_codes(d_key, batch_size, c)
   (fake, _), _ = c.generator.apply(g_net.variables(), sample_z(d_key, batch_size, c), chars,
-                                   train=True, update_stats=False, mutable=g_net.mutable)
+                                   train=True, update_stats=False, codes=code_input(codes, c),
+                                   mutable=g_net.mutable)
   images = jnp.concatenate([real, jax.lax.stop_gradient(fake)])
   widths = jnp.concatenate([real_widths, fake_widths(batch)])
 
   def d_objective(params):
-    (logits, _), updates = c.discriminator.apply(d_net.variables(params), images, widths,
-                                                 update_stats=True, mutable=d_net.mutable)
+    (logits, aux), updates = c.discriminator.apply(d_net.variables(params), images, widths,
+                                                   update_stats=True, mutable=d_net.mutable)
     d_loss, d_real, d_fake, _ = losses.hinge(logits[:batch_size], logits[batch_size:])
     metrics = {"d_loss": d_loss, "d_loss_real": d_real, "d_loss_fake": d_fake,
                "d_logit_real": jnp.mean(logits[:batch_size]), "d_logit_fake": jnp.mean(logits[batch_size:]),
                "d_updated": jnp.ones((), jnp.float32)}
-    return d_loss, (metrics, updates)
+    total = d_loss
+    if uses_codes(c):  # Q learns on the fake words only: their codes are known.
+      fake_aux = {k: aux[k][batch_size:] for k in ("q_logits", "q_mean")}
+      weighted, categorical, continuous = information_loss(fake_aux, codes, c)
+      metrics.update(info_loss_d_categorical=categorical, info_loss_d_continuous=continuous)
+      total = total + weighted
+    return total, (metrics, updates)
 
   d_grads, (d_metrics, d_updates) = jax.grad(d_objective, has_aux=True)(d_net.params)
   d_net = apply_gradients(d_net, d_grads, c.d_tx, d_updates)
@@ -216,11 +293,11 @@ def train_step(state: TrainState, batch: dict[str, jax.Array], *, components: Sc
   update = functools.partial(generator_update, batch=batch, key=g_key, components=c)
   if update_generator is None:
     g_net, ema, g_metrics = jax.lax.cond(state.step % c.g_every == 0, lambda s: update(s),
-                                         _skip_generator_update, state)
+                                         functools.partial(_skip_generator_update, components=c), state)
   elif update_generator:
     g_net, ema, g_metrics = update(state)
   else:
-    g_net, ema, g_metrics = _skip_generator_update(state)
+    g_net, ema, g_metrics = _skip_generator_update(state, c)
   new_state = state.replace(step=state.step + 1, nets={**state.nets, "generator": g_net}, ema_params=ema)
   return new_state, {**d_metrics, **r_metrics, **g_metrics}
 

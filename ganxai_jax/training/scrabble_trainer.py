@@ -5,14 +5,18 @@ Reading order, as the MNIST trainer: the networks and optimizers come from the c
 the project's training loop (`run.loop`) feeds global batches (real words plus lexicon text in the
 same length bucket) to the jitted `scrabble_step.train_step`, draws fixed words in fixed styles,
 checkpoints state and data position together, and finally evaluates into `workdir/eval.json`
-(`evaluate`, with `ganxai_jax.evaluation.scrabble_eval`). Running the same command again resumes
-from the latest checkpoint.
+(`evaluate`, with `ganxai_jax.evaluation.scrabble_eval`, and `evaluation.word_style_codes` for a run
+with style codes). Running the same command again resumes from the latest checkpoint.
+
+The style-code scores read style factors with a `StyleReaderFactory` handed in by the caller
+(`kinds` gives the learned factor reader of `explain/factor_reader.py`; training may not import
+explanations); without one they use the hand measurements and say so in eval.json.
 """
 from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -24,8 +28,11 @@ from absl import logging
 from ganxai_jax.data import handwriting
 from ganxai_jax.data import lexicon
 from ganxai_jax.data import text
+from ganxai_jax.evaluation import recognizer_eval
 from ganxai_jax.evaluation import scrabble_eval
+from ganxai_jax.evaluation import word_style_codes
 from ganxai_jax.generators import words as word_generators
+from ganxai_jax.generators.interface import TrainedGenerator
 from ganxai_jax.models import recognizer as recognizer_lib
 from ganxai_jax.models import scrabblegan
 from ganxai_jax.models.layers import count_params
@@ -35,6 +42,8 @@ from ganxai_jax.run.state import TrainState, init_net
 from ganxai_jax.training.scrabble_step import ScrabbleComponents, make_schedule, make_train_step
 
 _REAL_KEYS = ("image", "labels", "label_lengths", "image_widths", "valid")
+# (config, word length) -> the reader of style factors for the style-code scores.
+StyleReaderFactory = Callable[[ml_collections.ConfigDict, int], word_style_codes.StyleReader]
 
 
 def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> ScrabbleComponents:
@@ -46,7 +55,9 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> Scr
   conv_impl = generator.conv_impl
   discriminator = scrabblegan.Discriminator(width_multiplier=config.width_multiplier,
                                             attention_resolutions=tuple(config.d_attention),
-                                            conv_impl=conv_impl, dtype=dtype)
+                                            conv_impl=conv_impl, dtype=dtype,
+                                            num_categorical=generator.num_categorical,
+                                            num_continuous=generator.num_continuous)
   recognizer = recognizer_lib.Recognizer(width_multiplier=config.width_multiplier,
                                          num_classes=text.alphabet_of(config).num_classes, dtype=dtype)
 
@@ -65,6 +76,8 @@ def build_components(config: ml_collections.ConfigDict, mesh: Any = None) -> Scr
       r_tx=adam(config.num_train_steps), z_dim=config.z_dim, g_every=config.g_every,
       gradient_balancing=config.gradient_balancing, balance_alpha=config.balance_alpha,
       ctc_weight=config.ctc_weight, ema_decay=config.ema_decay, r_warmup_steps=config.r_warmup_steps,
+      num_categorical=generator.num_categorical, num_continuous=generator.num_continuous,
+      info_weight=config.get("info_weight", 1.0), info_continuous_weight=config.get("info_continuous_weight", 1.0),
       batch_sharding=parallel.batch_sharding(mesh) if mesh is not None else None)
 
 
@@ -152,23 +165,50 @@ def sample_figures(config: ml_collections.ConfigDict, components: ScrabbleCompon
                    step: int) -> dict[str, Any]:
   """Fixed words (`config.sample_words`) in fixed styles (one z per row, seeded by `config.seed`), each
   column labelled with the word it was asked to write."""
-  figure = word_generators.text_figure(
-      trained_generator(components, state, lexicon_file=os.path.expanduser(config.get("lexicon", "") or "")),
-      list(config.sample_words), config.sample_num_styles,
-      seed=config.seed,
-      title=f"ScrabbleGAN, step {step}: one style (z) per row, the text asked above each column")
-  return {"samples": figure}
+  generator = trained_generator(components, state,
+                                lexicon_file=os.path.expanduser(config.get("lexicon", "") or ""))
+  figures = {"samples": word_generators.text_figure(
+      generator, list(config.sample_words), config.sample_num_styles, seed=config.seed,
+      title=f"ScrabbleGAN, step {step}: one style (z) per row, the text asked above each column")}
+  if components.num_categorical:  # The same words and z in every row, one code value per row.
+    figures["style_code"] = word_style_codes.style_code_figure(generator, list(config.sample_words),
+                                                               config.seed, step)
+  return figures
 
 
-def evaluate(config: ml_collections.ConfigDict, state: Any) -> dict[str, Any]:
+def style_code_scores(config: ml_collections.ConfigDict, state: Any, generator: TrainedGenerator,
+                      style_reader: StyleReaderFactory | None = None) -> dict[str, Any]:
+  """The style-code scores of a run with a categorical code (`evaluation.word_style_codes`): factors read
+  by `style_reader` (hand measurements without one, or with config.style_code_reader_words=0), CER per
+  value with the evaluation recognizer when the run has one."""
+  word_length = word_generators.DEFAULT_WORD_LENGTH
+  reader = None
+  if style_reader is not None and config.style_code_reader_words > 0:
+    reader = style_reader(config, word_length)
+  recognizer = None
+  if config.eval_recognizer_workdir:
+    recognizer = recognizer_eval.load_recognizer(config.eval_recognizer_workdir,
+                                                 word_generators.alphabet_of(generator))
+  discriminator = build_components(config).discriminator
+  q_fn = word_style_codes.make_q_fn(discriminator, workdir_lib.inference_variables(state, "discriminator"))
+  return word_style_codes.evaluate_style_codes(
+      generator, q_fn, reader, handwriting.load_split(config, "test"), num_samples=config.style_code_samples,
+      num_words=config.style_code_num_words, num_real_words=config.eval_num_words, seed=config.seed,
+      word_length=word_length, recognizer=recognizer)
+
+
+def evaluate(config: ml_collections.ConfigDict, state: Any, style_reader: StyleReaderFactory | None = None
+             ) -> dict[str, Any]:
   """The scores of `eval.json` for the G of `state` (a train state or a restored tree): CER, WER,
-  FID and style diversity read by the evaluation recognizer (`scrabble_eval`)."""
+  FID and style diversity read by the evaluation recognizer (`scrabble_eval`), and for a run with
+  style codes their scores (`style_code_scores`)."""
   step = int(jax.device_get(workdir_lib.as_tree(state)["step"]))
+  generator = word_generators.from_config(config, workdir_lib.inference_variables(state), step)
+  codes = style_code_scores(config, state, generator, style_reader) if config.get("num_categorical", 0) else {}
   if not config.eval_recognizer_workdir:
     logging.warning("config.eval_recognizer_workdir is empty: no CER, WER or FID in eval.json.")
-    return {"skipped": "no config.eval_recognizer_workdir (see configs/scrabble.py)", "step": step}
-  generator = word_generators.from_config(config, workdir_lib.inference_variables(state), step)
-  return {**scrabble_eval.evaluate(config, generator), "step": step}
+    return {"skipped": "no config.eval_recognizer_workdir (see configs/scrabble.py)", **codes, "step": step}
+  return {**scrabble_eval.evaluate(config, generator), **codes, "step": step}
 
 
 def _mean_metrics(host: list[dict[str, Any]]) -> dict[str, float]:
@@ -180,16 +220,21 @@ def _mean_metrics(host: list[dict[str, Any]]) -> dict[str, float]:
   for key in host[0]:
     if key in ("d_updated", "g_updated"):
       continue
-    rows = g_steps if key.startswith("g_") else d_steps if key.startswith("d_") else host
+    # Q's loss in D's update (info_loss_d_*) and in G's (info_loss_*) follow their update.
+    by_d = key.startswith("d_") or key.startswith("info_loss_d_")
+    by_g = key.startswith("g_") or (key.startswith("info_loss_") and not by_d)
+    rows = g_steps if by_g else d_steps if by_d else host
     if rows:
       scalars[key] = float(np.mean([float(m[key]) for m in rows]))
   scalars["g_updates_in_window"] = float(len(g_steps))
   return scalars
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       style_reader: StyleReaderFactory | None = None) -> TrainState:
   """Trains ScrabbleGAN in `workdir` (resuming from its latest checkpoint), then writes eval.json (see
-  `run.loop.train` for `max_minutes`, preemption and the non-finite guard)."""
+  `run.loop.train` for `max_minutes`, preemption and the non-finite guard; `evaluate` for
+  `style_reader`)."""
   handwriting.record_alphabet(config, workdir)  # Before anything reads the alphabet file.
   mesh = parallel.make_mesh()
   components = build_components(config, mesh)
@@ -245,14 +290,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 
   def finish(state, step):
     workdir_lib.write_figures(workdir, sample_figures(config, components, state, step))
-    return evaluate(config, state)
+    return evaluate(config, state, style_reader)
 
   schedule = loop.Schedule(num_steps=config.num_train_steps, log_every_steps=config.log_every_steps,
                            checkpoint_every_steps=config.checkpoint_every_steps, max_minutes=config.max_minutes,
                            keep_checkpoints=config.keep_checkpoints)
   return loop.train(workdir=workdir, config=config, state=state, step_fn=step_fn, schedule=schedule,
                     data_iterator=data_iterator, summarize=_mean_metrics,
-                    key_metrics=("d_loss", "g_loss_adv", "g_loss_ctc", "r_ctc_loss"),
+                    key_metrics=("d_loss", "g_loss_adv", "g_loss_ctc", "r_ctc_loss")
+                    + (("info_loss_categorical",) if components.num_categorical else ()),
                     hooks=[loop.Hook(config.sample_every_steps, draw),
                            loop.Hook(curve_every, legibility, prefix="curve/")],
                     finish=finish, what="ScrabbleGAN training")
