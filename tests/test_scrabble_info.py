@@ -303,8 +303,10 @@ def test_tiny_run_trains_checkpoints_resumes_and_logs_the_information_loss(tiny_
   scores = json.loads((workdir / "eval.json").read_text())
   assert scores["step"] == 6
   records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  # D's information loss in every window; G's only in windows with a G update (g_every=4: steps 1 and 5).
+  assert [r["step"] for r in records if "info_loss_d_categorical" in r] == [2, 4, 6]
   logged = [r for r in records if "info_loss_categorical" in r]
-  assert [r["step"] for r in logged] == [2, 4, 6]
+  assert [r["step"] for r in logged] == [2, 6]
   for record in logged:
     for key in scrabble_step.INFO_METRICS:
       assert 0 < record[key] < 20, (key, record)
