@@ -17,7 +17,7 @@ InfoGAN's style codes under content conditioning (`info`: the text is given, a 1
 and 2 continuous codes choose the hand; Q on D's trunk reads them back), scored in eval.json and
 figures/style_code.png (ganxai_jax/evaluation/word_style_codes.py):
   python3 -m experiments.train --config=configs/scrabble.py:cpu,info --workdir=runs/scrabble_info \
-      --config.eval_recognizer_workdir=runs/recognizer
+      --config.eval_recognizer_workdir=runs/recognizer --config.num_train_steps=5500
 
 Look at the data:
   python -m experiments.show_data --config=configs/scrabble.py --workdir=OUT
