@@ -20,7 +20,7 @@ def test_directions_sefa_ganspace_on_a_tiny_gan(tmp_path, mnist_data_dir):
   assert all(0.0 <= r["rca"] <= 1.0 for r in report["rca"].values())
   assert report["chance_rca"] == 0.25 and report["orthonormality_error"] < 1e-4
   assert len(report["names"]["learned_orthonormal"]) == 4
-  assert {"ganspace", "sefa", "random"} <= set(report["names"])  # Scored beside the learned set.
+  assert {"ganspace", "sefa", "random", "coordinate"} <= set(report["names"])  # Scored beside the learned set.
   radii = {label: d["naming_radius"] for label, d in report["direction_sets"].items()}
   assert len(set(radii.values())) == 1, radii  # Every method moved by the same latent distance.
   assert "ground_truth_table" not in report  # MNIST has no known style factors ...
@@ -28,7 +28,8 @@ def test_directions_sefa_ganspace_on_a_tiny_gan(tmp_path, mnist_data_dir):
   assert report["disentanglement_factors"].startswith("measured attributes")
   table = report["disentanglement_table"]
   assert {"mig", "sap", "dci_disentanglement", "dci_completeness"} <= set(table)
-  assert set(table["mig"]) == set(report["names"]) == {"learned_orthonormal", "random", "ganspace", "sefa"}
+  assert set(table["mig"]) == set(report["names"]) == {
+      "learned_orthonormal", "random", "coordinate", "ganspace", "sefa"}
   for metric in ("mig", "sap", "dci_disentanglement", "dci_completeness"):
     assert all(0.0 <= score <= 1.0 for score in table[metric].values()), table
   for name in report["figures"]:

@@ -256,11 +256,13 @@ def _learned(config: ml_collections.ConfigDict, generator: TrainedGenerator, wor
   matrix = directions_lib.learned_matrix(setup, state, learned_name)
   direction_sets = [DirectionSet(learned_name, matrix, np.ones(matrix.shape[1]), section.traversal_radius,
                                  section.naming_radius)]
-  if "random" in dict(setup.variants):
-    # Scored, not drawn: the random directions' ground-truth score is the table's chance level.
-    random_matrix = directions_lib.learned_matrix(setup, state, "random")
-    direction_sets.append(DirectionSet("random", random_matrix, np.ones(random_matrix.shape[1]),
-                                       section.traversal_radius, section.naming_radius))
+  for baseline in ("random", "coordinate"):
+    # Scored, not drawn: random directions give the tables' chance level, the latent axes say how
+    # far z itself is disentangled.
+    if baseline in dict(setup.variants):
+      fixed = directions_lib.learned_matrix(setup, state, baseline)
+      direction_sets.append(DirectionSet(baseline, fixed, np.ones(fixed.shape[1]), section.traversal_radius,
+                                         section.naming_radius))
   numbers = {"rca": rca, "chance_rca": 1.0 / setup.num_directions, "steps": int(jax.device_get(state.step)),
              "num_directions": setup.num_directions, "direction_kind": section.kind,
              "orthonormality_error": float(np.max(np.abs(matrix.T @ matrix - np.eye(matrix.shape[1]))))}
@@ -341,7 +343,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, generator: TrainedGener
   folder = os.path.join(workdir, "figures")
   figures = []
   for direction_set in direction_sets:
-    if direction_set.label == "random":
+    if direction_set.label in ("random", "coordinate"):
       continue
     figures += write_figures(generator, direction_set, described[direction_set.label]["names"], section,
                              jax.random.fold_in(rng, 99), folder)
