@@ -45,3 +45,17 @@ def run_cli(module: str, *args: str, check: bool = True, devices: int = 1,
   if check and proc.returncode != 0:
     raise AssertionError(f"{module} {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
   return proc
+
+
+# One bucket (every length padded to 10 characters) and lax convolutions: fewer, smaller compiles.
+TINY_WORDS_FLAGS = ("--config.bucket_size=10", "--config.conv_impl=lax")
+
+
+def tiny_words_run_flags(root, options: str) -> list[str]:
+  """Trains a 4-step tiny recognizer under `root` (data in root/tfds) through its CLI, and returns the flags
+  of a tiny ScrabbleGAN run with `options` (e.g. 'info') in root/run that is scored by it."""
+  data_dir, recognizer_dir = root / "tfds", root / "recognizer"
+  run_cli("experiments.train_recognizer", "--config=configs/scrabble.py:tiny", f"--workdir={recognizer_dir}",
+          f"--config.data_dir={data_dir}", "--config.recognizer.num_steps=4")
+  return [f"--config=configs/scrabble.py:tiny,{options}", f"--workdir={root / 'run'}", f"--config.data_dir={data_dir}",
+          f"--config.eval_recognizer_workdir={recognizer_dir}", *TINY_WORDS_FLAGS]

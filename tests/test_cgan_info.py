@@ -144,11 +144,3 @@ def test_tiny_run_writes_the_style_code_scores(tiny_run):
 def test_tiny_run_draws_the_style_code_grid(tiny_run):
   figures = os.listdir(os.path.join(tiny_run, "figures"))
   assert "style_code.png" in figures and "style_code_000002.png" in figures
-
-
-def test_train_cli_rejects_a_one_valued_code_in_one_line(tmp_path):
-  proc = run_cli("experiments.train", "--config=configs/mnist.py:cgan_info,tiny", f"--workdir={tmp_path / 'w'}",
-                 "--config.num_categorical=1", check=False)
-  assert proc.returncode == 2 and "config.num_categorical=1" in proc.stderr, proc.stderr[-2000:]
-  assert len(proc.stderr.strip().splitlines()) == 1
-  assert not os.path.exists(tmp_path / "w" / "checkpoints")

@@ -65,6 +65,11 @@ BAD_INPUT = [
      ["config file 'configs/nope.py' not found"]),
     # train
     ("train", ["--config=configs/mnist.py:wgan", "--workdir={out}"], ["'wgan'", "gan, cgan, sagan, infogan"]),
+    # A style code with one value carries no information.
+    ("train", ["--config=configs/mnist.py:cgan_info,tiny", "--workdir={out}", "--config.num_categorical=1"],
+     ["config.num_categorical=1"]),
+    ("train", ["--config=configs/scrabble.py:tiny,info", "--workdir={out}", "--config.num_categorical=1"],
+     ["config.num_categorical=1"]),
     ("train", [MNIST, "--workdir={out}", "--config.loss=wgan"], ["config.loss='wgan'", "'hinge'"]),
     ("train", [MNIST, "--workdir={out}", "--config.batch_size=abc"], ["batch_size=abc"]),
     ("train", [MNIST, "--workdir={out}", "--config.g_attention=(9,)"], ["config.g_attention=(9,)", "7, 14"]),

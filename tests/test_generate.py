@@ -14,7 +14,7 @@ from ganxai_jax.evaluation import scrabble_eval
 from ganxai_jax.generators import words as word_generators
 from ganxai_jax.serve import server
 from tests import browser
-from tests.conftest import run_cli
+from tests.conftest import run_cli, tiny_words_run_flags
 
 
 def test_check_text_rejects_unknown_characters_and_empty_text():
@@ -50,13 +50,8 @@ def trained_run(tmp_path_factory):
   """A tiny recognizer, then a tiny ScrabbleGAN run with self-attention (4 steps) evaluated with it,
   through the CLIs."""
   root = tmp_path_factory.mktemp("scrabble")
-  data_dir, recognizer_dir, workdir = root / "tfds", root / "recognizer", root / "run"
-  run_cli("experiments.train_recognizer", "--config=configs/scrabble.py:tiny", f"--workdir={recognizer_dir}",
-          f"--config.data_dir={data_dir}", "--config.recognizer.num_steps=4")
-  # One bucket (all lengths padded to 10 characters) and lax convolutions: fewer, smaller compiles.
-  common = ["--config=configs/scrabble.py:tiny,attention", f"--workdir={workdir}", f"--config.data_dir={data_dir}",
-            f"--config.eval_recognizer_workdir={recognizer_dir}", "--config.bucket_size=10",
-            "--config.conv_impl=lax", "--config.curve_every_steps=2"]
+  workdir = root / "run"
+  common = [*tiny_words_run_flags(root, "attention"), "--config.curve_every_steps=2"]
   first = run_cli("experiments.train", *common)
   return {"workdir": workdir, "common": common, "first": first}
 

@@ -21,7 +21,7 @@ from ganxai_jax.models import scrabblegan
 from ganxai_jax.run import parallel
 from ganxai_jax.training import scrabble_step
 from ganxai_jax.training import scrabble_trainer
-from tests.conftest import run_cli
+from tests.conftest import run_cli, tiny_words_run_flags
 
 
 def _config(arg: str):
@@ -271,26 +271,14 @@ def test_bad_code_settings_are_one_line_config_errors(key, value, allowed, monke
   assert "\n" not in str(error.value)
 
 
-def test_train_cli_rejects_a_one_valued_code_in_one_line(tmp_path):
-  proc = run_cli("experiments.train", "--config=configs/scrabble.py:tiny,info", f"--workdir={tmp_path / 'w'}",
-                 "--config.num_categorical=1", check=False)
-  assert proc.returncode == 2 and "config.num_categorical=1" in proc.stderr, proc.stderr[-2000:]
-  assert len(proc.stderr.strip().splitlines()) == 1
-  assert not os.path.exists(tmp_path / "w" / "checkpoints")
-
-
 # ---- The tiny run through the CLIs ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
   """A tiny recognizer, a tiny ScrabbleGAN with codes (4 steps), then the same run resumed to 6 steps."""
   root = tmp_path_factory.mktemp("scrabble_info")
-  data_dir, recognizer_dir, workdir = root / "tfds", root / "recognizer", root / "run"
-  run_cli("experiments.train_recognizer", "--config=configs/scrabble.py:tiny", f"--workdir={recognizer_dir}",
-          f"--config.data_dir={data_dir}", "--config.recognizer.num_steps=4")
-  common = ["--config=configs/scrabble.py:tiny,info", f"--workdir={workdir}", f"--config.data_dir={data_dir}",
-            f"--config.eval_recognizer_workdir={recognizer_dir}", "--config.bucket_size=10",
-            "--config.conv_impl=lax"]
+  workdir = root / "run"
+  common = tiny_words_run_flags(root, "info")
   run_cli("experiments.train", *common)
   first = json.loads((workdir / "eval.json").read_text())
   resumed = run_cli("experiments.train", *common, "--config.num_train_steps=6")

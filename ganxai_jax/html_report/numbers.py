@@ -161,8 +161,9 @@ TABLES = (
           "Per true factor of the synthetic handwriting: the best |correlation| of one direction's move "
           "with it; the random directions give the chance level."),
     Table(("disentanglement_table",), "Disentanglement",
-          "MIG, SAP and DCI of each direction set against the true factors (higher: each factor is moved "
-          "by one direction alone); the random directions give the chance level."),
+          "MIG, SAP and DCI of each direction set against {disentanglement_factors} (higher: each factor "
+          "is moved by one direction alone); the random directions give the chance level, coordinate the "
+          "latent axes themselves."),
     Table(("attribute_coverage",), "Attributes the directions are named by",
           "Per direction set: directions named (one attribute changes consistently), unclear, how many "
           "different attributes they cover, and how many directions each attribute names; random "
