@@ -119,6 +119,20 @@ def test_q_reads_d_over_the_valid_width_only():
   assert masked_error < np.abs(alone["q_logits"] - unmasked["q_logits"]).mean()
 
 
+
+def test_q_reads_d_features_normalised_per_word():
+  """D's trunk, trained for its critic, gives Q features of about 0.01, through which Q learned nothing;
+  Q's dense layers see them normalised per word."""
+  discriminator = _components("tiny,info").discriminator
+  words = np.random.default_rng(1).uniform(-1, 1, (3, 32, 48, 1)).astype(np.float32)
+  variables = discriminator.init(jax.random.key(0), words)
+  _, state = discriminator.apply(variables, words, jnp.array([48, 32, 16]), capture_intermediates=True,
+                                 mutable=["intermediates"])
+  (q_input,) = state["intermediates"]["q_norm"]["__call__"]
+  np.testing.assert_allclose(np.asarray(q_input).mean(-1), 0.0, atol=1e-4)
+  np.testing.assert_allclose(np.asarray(q_input).std(-1), 1.0, atol=1e-2)
+
+
 # ---- The step ------------------------------------------------------------------------------------
 
 def _batch(batch_size: int = 4, length: int = 3):
