@@ -1,25 +1,39 @@
 """Prepares the configured handwriting data set, prints its size and length histogram, and writes
-WORKDIR/figures/sample_grid.png (one row per writer) and WORKDIR/figures/length_histogram.png.
+WORKDIR/figures/sample_grid.png (one row per writer) and WORKDIR/figures/length_histogram.png. With
+--export_words=N it also writes one real test word of each of N writers as a PNG to WORKDIR/words/ and
+their files and transcriptions to WORKDIR/words.tsv: the real words the generate command's --style_image
+writes in the style of.
 
   python -m experiments.show_data --config=configs/scrabble.py --workdir=OUT
   python -m experiments.show_data --config=configs/scrabble.py:tiny --workdir=OUT
   python -m experiments.show_data --config=configs/scrabble.py:iam --config.manual_dir=IAM --workdir=OUT
+  python -m experiments.show_data --config=configs/scrabble.py --workdir=OUT --export_words=6
 """
+import io
 import os
 
 from absl import flags
 from ml_collections import config_flags
+import numpy as np
+from PIL import Image
 
 from ganxai_jax import cli
 from ganxai_jax import commands
 from ganxai_jax.data import handwriting
 from ganxai_jax.errors import UsageError
+from ganxai_jax.run import workdir as workdir_lib
 from ganxai_jax.viz import handwriting as handwriting_viz
+
+EXPORT_MIN_LENGTH = 5  # A longer word shows more of its writer's hand.
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Configuration file, e.g. configs/scrabble.py.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Figures go to WORKDIR/figures.")
 _NUM_WRITERS = flags.DEFINE_integer("num_writers", 12, "Rows of the sample grid.")
 _WORDS_PER_WRITER = flags.DEFINE_integer("words_per_writer", 6, "Words in each row.")
+_EXPORT_WORDS = flags.DEFINE_integer(
+    "export_words", 0, "Also write one test word of each of the first N test writers to WORKDIR/words/ (PNG, the "
+    f"first word of at least {EXPORT_MIN_LENGTH} letters of each) and WORKDIR/words.tsv (file, tab, "
+    "transcription); 0: none.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -48,6 +62,27 @@ def main(argv):
     for writer, row in zip(ids, texts):
       print(f"    writer {writer}: {' '.join(row)}")
   print(f"Figures in {figures}")
+  if _EXPORT_WORDS.value:
+    export_words(builder.as_data_source("test"), _WORKDIR.value, _EXPORT_WORDS.value)
+
+
+def export_words(source, workdir: str, num_writers: int) -> None:
+  """One test word per writer as `WORKDIR/words/writer{W}_{text}.png` (the data set's prepared pixels, 32 ×
+  16 per character), listed with their transcriptions in `WORKDIR/words.tsv`."""
+  _, writers = handwriting.scan_lengths_and_writers(source)
+  chosen = handwriting.style_words(source, writers, num_writers, EXPORT_MIN_LENGTH)
+  folder = os.path.join(workdir, "words")
+  os.makedirs(folder, exist_ok=True)
+  rows = []
+  for writer, text, image in chosen:
+    path = os.path.join(folder, f"writer{writer}_{text}.png")
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8).reshape(image.shape[:2]), mode="L").save(buffer, format="PNG")
+    workdir_lib.write_file(path, buffer.getvalue())
+    rows.append(f"{path}\t{text}\n")
+  workdir_lib.write_file(os.path.join(workdir, "words.tsv"), "".join(rows))
+  print(f"  test words of {len(chosen)} writers (of {num_writers} asked) in {folder}: "
+        + " ".join(text for _, text, _ in chosen) + f"; listed in {os.path.join(workdir, 'words.tsv')}")
 
 
 if __name__ == "__main__":

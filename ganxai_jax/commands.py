@@ -122,6 +122,7 @@ def _show_data(f: flags.FlagValues) -> None:
   config_checks.check_data(f.config)
   config_checks.check_int("--num_writers", f.num_writers, 1)
   config_checks.check_int("--words_per_writer", f.words_per_writer, 1)
+  config_checks.check_int("--export_words", f.export_words, 0, zero="none")
   config_checks.check_workdir(f.workdir)
 
 

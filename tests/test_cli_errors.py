@@ -147,6 +147,7 @@ BAD_INPUT = [
     ("show_data", [SCRABBLE, "--workdir={out}", "--config.dataset=iam"],
      ["config.dataset='iam'", "'synthetic_handwriting', 'iam_words'"]),
     ("show_data", [SCRABBLE, "--workdir={out}", "--num_writers=0"], ["--num_writers=0"]),
+    ("show_data", [SCRABBLE, "--workdir={out}", "--export_words=-1"], ["--export_words=-1", "0: none"]),
     # train_recognizer
     ("train_recognizer", [SCRABBLE, "--workdir={out}", "--config.recognizer.learning_rate=0"],
      ["config.recognizer.learning_rate=0.0: must be a number > 0"]),

@@ -10,6 +10,7 @@ from PIL import Image
 
 from ganxai_jax import generation
 from ganxai_jax import kinds
+from ganxai_jax.data import handwriting
 from ganxai_jax.explain import direction_files
 from ganxai_jax.explain import inversion
 from ganxai_jax.generators import words as word_generators
@@ -87,6 +88,41 @@ def test_generate_writes_the_text_in_the_style_of_a_real_word_and_scores_it(trai
   assert set(scores["reader_distance_per_factor"]) == set(reader.factor_names) == set(scores["real_factors"])
   assert len(scores["z"]) == trained_run["generator"].latent_dim
   assert scores["lower_is_better"] == ["pixel_error", "reader_distance"]
+
+
+def test_style_words_take_each_writers_first_long_word_of_letters_in_writer_order():
+  texts = ["ab", "abcdef", "hello!", "world", "x", "fghij"]
+  writers = np.array([3, 3, 1, 1, 2, 3])
+  source = [{"text": t.encode(), "image": np.full((32, 16 * len(t), 1), i, np.uint8)} for i, t in enumerate(texts)]
+  chosen = handwriting.style_words(source, writers, num_writers=2, min_length=5)
+  assert [(w, t) for w, t, _ in chosen] == [(1, "world"), (3, "abcdef")]  # Writer 2 wrote no long word.
+  assert chosen[0][2].shape == (32, 80, 1) and chosen[0][2].max() == 3
+  assert len(handwriting.style_words(source, writers, num_writers=5, min_length=5)) == 2
+
+
+def test_show_data_exports_one_real_test_word_per_writer_that_generate_reads_as_a_style(trained_run):
+  out = trained_run["root"] / "data"
+  run_cli("experiments.show_data", "--config=configs/scrabble.py:tiny", f"--config.data_dir={trained_run['root'] / 'tfds'}",
+          f"--workdir={out}", "--export_words=3", "--num_writers=1")
+  rows = [line.split("\t") for line in (out / "words.tsv").read_text().splitlines()]
+  source = handwriting.prepare(trained_run["config"]).as_data_source("test")
+  lengths, writers = handwriting.scan_lengths_and_writers(source)
+  def first_long_word(writer):  # Index of the writer's first word of at least 5 letters, or None.
+    return next((int(i) for i in np.flatnonzero(writers == writer)
+                 if lengths[i] >= 5 and handwriting.example_text(source[int(i)]).isalpha()), None)
+
+  exported_writers = []
+  for path, text in rows:
+    writer = int(path.rsplit("/writer", 1)[1].split("_")[0])
+    exported_writers.append(writer)
+    first = first_long_word(writer)
+    assert text == handwriting.example_text(source[int(first)]) and path.endswith(f"_{text}.png")
+    with Image.open(path) as image:
+      np.testing.assert_array_equal(np.asarray(image), np.asarray(source[int(first)]["image"])[..., 0])
+    assert generation.read_style_image(path, text).shape == (32, 16 * len(text), 1)
+  # The first three writers (by id) that wrote such a word, one word each (tiny's test split has fewer).
+  eligible = [w for w in np.unique(writers) if first_long_word(w) is not None]
+  assert eligible and exported_writers == eligible[:3]
 
 
 def test_writers_are_placed_on_saved_directions_in_their_edit_units(tmp_path):

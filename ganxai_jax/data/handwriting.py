@@ -279,6 +279,24 @@ def writer_samples(source: Sequence[Mapping[str, Any]], writers: np.ndarray, num
   return chosen, images, texts
 
 
+def style_words(source: Sequence[Mapping[str, Any]], writers: np.ndarray, num_writers: int,
+                min_length: int) -> list[tuple[int, str, np.ndarray]]:
+  """One word per writer for style transfer: for each of the first `num_writers` writers (in increasing
+  id order) that wrote one, their first word of at least `min_length` letters and letters only (a
+  longer word shows more of a hand, and its text is a safe file name). Returns `(writer, text, image)`."""
+  chosen = []
+  for writer in np.unique(writers):
+    if len(chosen) == num_writers:
+      break
+    for i in np.flatnonzero(writers == writer):
+      example = source[int(i)]
+      text = example_text(example)
+      if len(text) >= min_length and text.isascii() and text.isalpha():
+        chosen.append((int(writer), text, np.asarray(example["image"])))
+        break
+  return chosen
+
+
 def scan_lengths_and_capitals(source: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
   """Word length of every example and whether its first character is an upper-case letter (one pass)."""
   lengths = np.empty(len(source), np.int32)
