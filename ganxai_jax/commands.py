@@ -148,7 +148,7 @@ def _place_styles(f: flags.FlagValues) -> None:
   _explain_folder("--explain", f.explain)
   config_checks.check_int("--num_directions", f.num_directions, 1)
   config_checks.check_output_file("--output", f.output)
-  for path in f.styles:
+  for path in generation.expand_style_files(f.styles):
     generation.read_style_record(path)
 
 

@@ -134,29 +134,71 @@ def write_style_image(workdir: str, style_image: str, style_text: str, text: str
   return output, json_path
 
 
-def read_style_record(path: str) -> dict[str, Any]:
-  """The record that `write_style_image` wrote to `path` (its JSON); a one-line ConfigError otherwise."""
+def _style_record_or_none(path: str) -> dict[str, Any] | None:
   try:
     record = workdir_lib.read_json(path)
   except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-    record = None
+    return None
   if not isinstance(record, dict) or not isinstance(record.get("z"), list) or "word" not in record:
+    return None
+  return record
+
+
+def read_style_record(path: str) -> dict[str, Any]:
+  """The record that `write_style_image` wrote to `path` (its JSON); a one-line ConfigError otherwise."""
+  record = _style_record_or_none(path)
+  if record is None:
     config_checks.fail("--styles", path, "must be the JSON that experiments.generate --style_image wrote (it "
                        "holds the inverted z)")
   return record
 
 
+def expand_style_files(entries: Sequence[str]) -> list[str]:
+  """The style JSONs named by `entries`: each a file, or a folder standing for the style records among its
+  `*.json` files (sorted; other JSONs there, such as a placement's own, are passed over), as the generate
+  command writes them into one output folder. A one-line ConfigError for an entry that is missing or a
+  folder without style records."""
+  files = []
+  for entry in entries:
+    if os.path.isdir(entry):
+      found = [path for path in sorted(os.path.join(entry, name) for name in os.listdir(entry))
+               if path.endswith(".json") and _style_record_or_none(path) is not None]
+      if not found:
+        config_checks.fail("--styles", entry, "is a folder without the JSON files that experiments.generate "
+                           "--style_image writes; name such files, or their folder")
+      files.extend(found)
+    elif not os.path.isfile(entry):
+      config_checks.fail("--styles", entry, "does not exist; name the JSON files that experiments.generate "
+                         "--style_image wrote, or their folder")
+    else:
+      files.append(entry)
+  return files
+
+
+# The inversion scores (`inversion.score`) that a placement summarises over its writers.
+INVERSION_SCORES = ("pixel_error", "random_pixel_error", "random_pixel_error_best", "reader_distance",
+                    "random_reader_distance", "share_of_random_styles_closer")
+
+
+def inversion_summary(records: Sequence[dict[str, Any]]) -> dict[str, float]:
+  """The mean over `records` (style JSONs) of each inversion score that every one of them holds."""
+  return {key: float(np.mean([record[key] for record in records])) for key in INVERSION_SCORES
+          if records and all(key in record for record in records)}
+
+
 def write_styles_on_directions(explain_dir: str, style_files: Sequence[str], output: str, set_label: str = "",
                                num_directions: int = 8, seed: int = 0) -> tuple[str, str]:
-  """Places the inverted real writers of `style_files` (the generate command's style JSONs) on the first
-  `num_directions` directions of the set `set_label` (default: the first of learned, ganspace, sefa)
-  saved in `explain_dir`, beside 256 random styles; writes the figure to the PNG `output` and the
-  coordinates to its stem + `.json`. Returns both paths."""
+  """Places the inverted real writers of `style_files` (the generate command's style JSONs, or folders of
+  them) on the first `num_directions` directions of the set `set_label` (default: the first of learned,
+  ganspace, sefa) saved in `explain_dir`, beside 256 random styles; writes the figure to the PNG `output`
+  and the coordinates, each writer's inversion scores and their means to its stem + `.json`. Returns
+  both paths."""
   sets = {saved.label: saved for saved in direction_files.load(explain_dir)}
   label = set_label or next((name for name in ("learned", "ganspace", "sefa") if name in sets), "")
   if label not in sets:
     raise UsageError(f"set={set_label!r}: {explain_dir!r} saved the direction sets {sorted(sets)}; pick one.")
   saved = sets[label]
+  style_files = expand_style_files(style_files)
   records = [read_style_record(path) for path in style_files]
   z = np.asarray([record["z"] for record in records], np.float64)
   if z.shape[1] != saved.directions.shape[0]:
@@ -177,8 +219,10 @@ def write_styles_on_directions(explain_dir: str, style_files: Sequence[str], out
   spread = baseline.std(axis=0)
   workdir_lib.write_json(json_path, {
       "explain_dir": explain_dir, "set": label, "directions": names, "random_styles_std": spread.tolist(),
-      "writers": {writer: {"style_file": path, "coordinates": c.tolist(), "in_random_stds": (c / spread).tolist()}
-                  for writer, path, c in zip(writers, style_files, coordinates)}})
+      "writers": {writer: {"style_file": path, "coordinates": c.tolist(), "in_random_stds": (c / spread).tolist(),
+                           **{key: record[key] for key in INVERSION_SCORES if key in record}}
+                  for writer, path, c, record in zip(writers, style_files, coordinates, records)},
+      "inversion_mean": inversion_summary(records)})
   return output, json_path
 
 

@@ -36,9 +36,11 @@ def places(tmp_path) -> dict[str, str]:
   """Paths the command lines below name: `out` must never be created by a rejected command."""
   (tmp_path / "a_file").write_text("not a folder")
   (tmp_path / "empty").mkdir()
+  (tmp_path / "explain_run").mkdir()
+  (tmp_path / "explain_run" / "directions.npz").write_bytes(b"")  # Passes the folder check, never read.
   return {
       "tmp": str(tmp_path), "out": str(tmp_path / "out"), "file": str(tmp_path / "a_file"),
-      "empty": str(tmp_path / "empty"),
+      "empty": str(tmp_path / "empty"), "explain_run": str(tmp_path / "explain_run"),
       "mnist_run": _fake_run(tmp_path / "mnist_run", model="gan"),
       "scrabble_run": _fake_run(tmp_path / "scrabble_run", model="scrabblegan", lexicon_max_length=20,
                                 eval_recognizer_workdir=""),
@@ -123,6 +125,12 @@ BAD_INPUT = [
     # place_styles
     ("place_styles", ["--explain={empty}", "--styles={file}", "--output={tmp}/x.png"],
      ["--explain=", "directions.npz"]),
+    ("place_styles", ["--explain={explain_run}", "--styles={tmp}/none.json", "--output={tmp}/x.png"],
+     ["--styles='{tmp}/none.json': does not exist"]),
+    ("place_styles", ["--explain={explain_run}", "--styles={empty}", "--output={tmp}/x.png"],
+     ["--styles='{empty}': is a folder without", "experiments.generate --style_image"]),
+    ("place_styles", ["--explain={explain_run}", "--styles={file}", "--output={tmp}/x.png"],
+     ["--styles='{file}': must be the JSON"]),
     # serve
     ("serve", ["--workdir={empty}"], ["--workdir=", "holds no config.json"]),
     ("serve", ["--workdir={scrabble_run}", "--port=70000"], ["--port=70000", "[0, 65535]"]),

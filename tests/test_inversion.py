@@ -148,3 +148,15 @@ def test_writers_are_placed_on_saved_directions_in_their_edit_units(tmp_path):
     assert figure.size[0] > 100
   with pytest.raises(ValueError, match="--styles="):
     generation.write_styles_on_directions(str(explain_dir), [str(explain_dir / "explain.json")], png)
+  # A folder stands for the style records in it; the placement's own JSON there is passed over, and the
+  # writers' inversion scores are kept and averaged.
+  folder = tmp_path / "styles"
+  folder.mkdir()
+  for name, z, error in (("a", [1.0, 0.0, 0.0, 0.0], 0.1), ("b", [0.0, -4.0, 1.0, 1.0], 0.3)):
+    (folder / f"{name}.json").write_text(json.dumps({"word": "x", "z": z, "style_image": f"{name}.png",
+                                                     "pixel_error": error, "random_pixel_error": 0.5}))
+  generation.write_styles_on_directions(str(explain_dir), [str(folder)], str(folder / "placed.png"))
+  _, again = generation.write_styles_on_directions(str(explain_dir), [str(folder)], str(folder / "placed.png"))
+  record = json.loads(open(again, encoding="utf-8").read())
+  assert sorted(record["writers"]) == ["a", "b"] and record["writers"]["b"]["pixel_error"] == 0.3
+  assert record["inversion_mean"] == pytest.approx({"pixel_error": 0.2, "random_pixel_error": 0.5})
