@@ -32,7 +32,8 @@ def main(argv):
                                                 FLAGS.num_directions)
   mean = workdir_lib.read_json(paths[1])["inversion_mean"]
   if mean:
-    print("inversion, mean over the writers: " + ", ".join(f"{key} {value:.3f}" for key, value in mean.items()))
+    print("inversion, mean over the writers: "
+          + ", ".join(f"{key} {mean[key]:.3f}" for key in generation.INVERSION_SCORES if key in mean))
   for path in paths:
     print(f"wrote {path}")
 
