@@ -189,12 +189,14 @@ def inversion_summary(records: Sequence[dict[str, Any]]) -> dict[str, float]:
 def write_styles_on_directions(explain_dir: str, style_files: Sequence[str], output: str, set_label: str = "",
                                num_directions: int = 8, seed: int = 0) -> tuple[str, str]:
   """Places the inverted real writers of `style_files` (the generate command's style JSONs, or folders of
-  them) on the first `num_directions` directions of the set `set_label` (default: the first of learned,
-  ganspace, sefa) saved in `explain_dir`, beside 256 random styles; writes the figure to the PNG `output`
+  them) on the first `num_directions` directions of the set `set_label` (default: the first of learned (of
+  either kind), ganspace, sefa) saved in `explain_dir`, beside 256 random styles; writes the figure to the PNG `output`
   and the coordinates, each writer's inversion scores and their means to its stem + `.json`. Returns
   both paths."""
   sets = {saved.label: saved for saved in direction_files.load(explain_dir)}
-  label = set_label or next((name for name in ("learned", "ganspace", "sefa") if name in sets), "")
+  # The learned set is saved under its kind ('learned_orthonormal', 'learned_linear').
+  label = set_label or next((name for method in ("learned", "ganspace", "sefa") for name in sorted(sets)
+                             if name == method or name.startswith(method + "_")), "")
   if label not in sets:
     raise UsageError(f"set={set_label!r}: {explain_dir!r} saved the direction sets {sorted(sets)}; pick one.")
   saved = sets[label]

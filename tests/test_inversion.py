@@ -160,3 +160,8 @@ def test_writers_are_placed_on_saved_directions_in_their_edit_units(tmp_path):
   record = json.loads(open(again, encoding="utf-8").read())
   assert sorted(record["writers"]) == ["a", "b"] and record["writers"]["b"]["pixel_error"] == 0.3
   assert record["inversion_mean"] == pytest.approx({"pixel_error": 0.2, "random_pixel_error": 0.5})
+  # Without --set, learned directions (saved under their kind) come before the closed-form ones.
+  direction_files.save(str(explain_dir), [direction_files.SavedDirections("sefa", directions, scales, 3.0, ()),
+                                          direction_files.SavedDirections("learned_linear", directions, scales, 3.0, ())])
+  _, placed = generation.write_styles_on_directions(str(explain_dir), [str(folder)], str(folder / "placed.png"))
+  assert json.loads(open(placed, encoding="utf-8").read())["set"] == "learned_linear"
