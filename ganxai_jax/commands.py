@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import json
 import os
-from typing import Callable
+from typing import Any, Callable
 
 import ml_collections
 from absl import flags
@@ -77,6 +78,9 @@ def _generate(f: flags.FlagValues) -> None:
     return
   if f.text is None:
     config_checks.fail("--text", None, "is required (or --latent=FILE): the words to write, e.g. --text='Shalom world'")
+  if styled and _run_model(f.workdir) == "cgan":
+    _digit_style(f)
+    return
   # Before the workdir is checked: the text in the run's alphabet (IAM's when the run cannot be read).
   alphabet = config_checks.run_alphabet(f.workdir)
   config_checks.check_word("--text", f.text or "", alphabet=alphabet)
@@ -87,6 +91,39 @@ def _generate(f: flags.FlagValues) -> None:
   config_checks.check_word("--text", f.text, run_config.get("lexicon_max_length", 0), alphabet)
   if styled:
     _style(f, alphabet, run_config.get("lexicon_max_length", 0))
+
+
+def _run_model(workdir: Any) -> Any:
+  """The model of the run in `workdir`, or None when its config.json cannot be read (the run folder's own
+  check says why)."""
+  try:
+    with open(os.path.join(os.path.expanduser(workdir), "config.json"), encoding="utf-8") as fh:
+      run_config = json.load(fh)
+  except (OSError, TypeError, ValueError):
+    return None
+  return run_config.get("model") if isinstance(run_config, dict) else None
+
+
+def _digit_style(f: flags.FlagValues) -> None:
+  """--style_image, --style_text and --text of a CGAN run: a real digit, the digit it shows and the digits
+  to draw in its style."""
+  run_config = config_checks.check_run_folder("--workdir", f.workdir, kinds.TEXT_MODELS + ("cgan",))
+  if run_config.get("num_categorical") or run_config.get("num_continuous"):
+    config_checks.fail("--workdir", f.workdir, "holds a CGAN with InfoGAN codes; --style_image inverts the noise "
+                       "of a CGAN without codes")
+  if f.style_image is None:
+    config_checks.fail("--style_text", f.style_text, "goes with --style_image=FILE, the real digit it names")
+  if f.style_text is None:
+    config_checks.fail("--style_image", f.style_image, "needs --style_text=DIGIT, the digit the image shows")
+  num_classes = int(run_config.get("num_classes", 10))
+  generation.style_digit(f.style_text, num_classes)
+  generation.parse_digits("--text", f.text, num_classes)
+  config_checks.check_int("--inversion_steps", f.inversion_steps, 1)
+  if f.feature_weight:
+    config_checks.fail("--feature_weight", f.feature_weight, "applies to word runs (a recognizer's features); a "
+                       "CGAN's inversion matches pixels: leave it at 0")
+  config_checks.check_output_file("--output", f.output)
+  generation.read_style_digit(f.style_image)
 
 
 def _explain(f: flags.FlagValues) -> None:
@@ -119,10 +156,21 @@ def _sweep(f: flags.FlagValues) -> None:
 
 
 def _show_data(f: flags.FlagValues) -> None:
-  config_checks.check_data(f.config)
+  digits = "model" in f.config and f.config.model != "scrabblegan"  # configs/mnist.py
+  if digits:
+    kinds.check_config(f.config)
+    if f.export_words:
+      config_checks.fail("--export_words", f.export_words, "exports words of a handwriting config "
+                         "(configs/scrabble.py); for digits use --export_digits=N")
+  else:
+    config_checks.check_data(f.config)
+    if f.export_digits:
+      config_checks.fail("--export_digits", f.export_digits, "exports digits of an MNIST config (configs/mnist.py); "
+                         "for words use --export_words=N")
   config_checks.check_int("--num_writers", f.num_writers, 1)
   config_checks.check_int("--words_per_writer", f.words_per_writer, 1)
   config_checks.check_int("--export_words", f.export_words, 0, zero="none")
+  config_checks.check_int("--export_digits", f.export_digits, 0, zero="none")
   config_checks.check_workdir(f.workdir)
 
 
@@ -175,7 +223,7 @@ COMMANDS = {
     "generate": CommandCheck("generate", (), _generate),
     "explain": CommandCheck("explain", ("configs/explain.py",), _explain),
     "sweep": CommandCheck("sweep", MNIST_AND_SCRABBLE, _sweep),
-    "show_data": CommandCheck("show_data", ("configs/scrabble.py",), _show_data),
+    "show_data": CommandCheck("show_data", ("configs/scrabble.py", "configs/mnist.py"), _show_data),
     "train_recognizer": CommandCheck("train_recognizer", ("configs/scrabble.py",), _train_recognizer),
     "reproduce": CommandCheck("reproduce", (), _reproduce),
     "report": CommandCheck("report", (), _report),

@@ -1,5 +1,6 @@
 """The generate command's jobs: write a text with the word generator of a run, one row per style;
-write it in the style of a real word image (`--style_image`, inverted to z by `explain.inversion`); and
+write it in the style of a real word image (`--style_image`, inverted to z by `explain.inversion`), or
+draw digits in the style of a real digit with a CGAN run; and
 render one saved latent (`--latent=FILE`, as the latent explorer downloads it) back to its exact image.
 
 A latent file is JSON: `{"format": "ganxai-latent/1", "generator_step", "latent_dim", "z": [...],
@@ -28,6 +29,7 @@ from ganxai_jax.data import text as text_lib
 from ganxai_jax.data import unlabeled
 from ganxai_jax.data import words_pipeline
 from ganxai_jax.errors import UsageError
+from ganxai_jax.explain import content
 from ganxai_jax.explain import direction_files
 from ganxai_jax.explain import factor_reader
 from ganxai_jax.explain import inversion
@@ -101,13 +103,17 @@ def write_style_image(workdir: str, style_image: str, style_text: str, text: str
   """Inverts the real word `style_image` (transcribed `style_text`) to z with the run in `workdir`, writes
   `text` in that style to the PNG `output` (one row: the real word, its reconstruction, the new words)
   and the inversion's scores (`inversion.score`, beside random styles) to `output`'s stem + `.json`.
-  Returns both paths."""
+  For a CGAN run, `style_image` is a digit, `style_text` the digit it shows and `text` the digits to draw
+  (`write_digit_style_image`). Returns both paths."""
   config, state = kinds.restore(workdir)
   generator = kinds.kind_of(config).generator(config, workdir_lib.inference_variables(state),
                                               int(jax.device_get(state["step"])))
+  if generator.kind == "digits" and generator.num_classes:
+    return write_digit_style_image(workdir, generator, style_image, style_digit(style_text, generator.num_classes),
+                                   parse_digits("--text", text, generator.num_classes), output, seed, steps)
   if generator.kind != "words":
-    raise UsageError(f"workdir {workdir!r} holds a {generator.name} run, which draws digits, not text; "
-                     "pass a ScrabbleGAN run.")
+    raise UsageError(f"workdir {workdir!r} holds a {generator.name} run, which draws digits of no asked class; "
+                     "pass a ScrabbleGAN or CGAN run.")
   alphabet = word_generators.alphabet_of(generator)
   words = word_generators.check_text(text, max_length=config.get("lexicon_max_length", 0), alphabet=alphabet)
   real = read_style_image(style_image, style_text)
@@ -134,12 +140,99 @@ def write_style_image(workdir: str, style_image: str, style_text: str, text: str
   return output, json_path
 
 
+# ---- Drawing digits in the style of a real digit (the MNIST CGAN) ------------------------------------
+
+DIGIT_IMAGE = ("an image file ({}) of one digit: MNIST's white on black, or dark ink on light paper (inverted); "
+               "it is resized to the generator's square")
+
+
+def parse_digits(name: str, value: str, num_classes: int) -> list[int]:
+  """The digits of `value` (separated by spaces, each a class 0-`num_classes - 1` the CGAN draws); a
+  one-line ConfigError naming flag `name` otherwise."""
+  tokens = (value or "").split()
+  allowed = f"digits the CGAN draws (0-{num_classes - 1}) separated by spaces, e.g. '0 1 2'"
+  if not tokens:
+    config_checks.fail(name, value, f"is empty; write {allowed}")
+  for token in tokens:
+    if not (token.isascii() and token.isdigit() and int(token) < num_classes):
+      config_checks.fail(name, value, f"{token!r} is not one of the {allowed}")
+  return [int(token) for token in tokens]
+
+
+def style_digit(value: str, num_classes: int) -> int:
+  """The one digit `--style_text` names for a CGAN run; a one-line ConfigError otherwise."""
+  digits = parse_digits("--style_text", value, num_classes)
+  if len(digits) != 1:
+    config_checks.fail("--style_text", value, "must be the one digit that --style_image shows")
+  return digits[0]
+
+
+def read_style_digit(path: str, size: tuple[int, int] = (28, 28)) -> tuple[np.ndarray, bool]:
+  """The real digit image `path` in the CGAN's format: grey, resized to `size` (H, W), white ink on black,
+  in [-1, 1]: `([H, W, 1], inverted)`. An image whose border is brighter than mid-grey shows dark ink on
+  light paper and is inverted (`inverted` True). A one-line ConfigError for a file that is missing or not
+  an image."""
+  allowed = DIGIT_IMAGE.format(", ".join(e.lstrip(".") for e in unlabeled.IMAGE_EXTENSIONS))
+  if not os.path.isfile(path):
+    config_checks.fail("--style_image", path, f"does not exist; pass {allowed}")
+  try:
+    with Image.open(path) as image:
+      grey = image.convert("L")
+      grey.load()
+  except (OSError, ValueError, Image.DecompressionBombError):
+    config_checks.fail("--style_image", path, f"is not an image; pass {allowed}")
+  if 0 in grey.size:
+    config_checks.fail("--style_image", path, f"is empty; pass {allowed}")
+  pixels = np.asarray(grey.resize((size[1], size[0]), Image.Resampling.BILINEAR), np.float32)
+  border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+  inverted = bool(border.mean() > 127.5)
+  if inverted:
+    pixels = 255.0 - pixels
+  return (pixels / 127.5 - 1.0)[..., None], inverted
+
+
+def write_digit_style_image(workdir: str, generator: TrainedGenerator, style_image: str, digit: int,
+                            new_digits: Sequence[int], output: str, seed: int = 0,
+                            steps: int = inversion.InversionSettings.steps) -> tuple[str, str]:
+  """`write_style_image` for a CGAN run: inverts the real digit `style_image` (showing `digit`) to the
+  noise z, draws `new_digits` in that style to the PNG `output` (the real digit, its reconstruction, the
+  new digits) and writes the scores (`inversion.score_digit`: pixels and measured attributes beside
+  random styles, and the run's evaluation classifier's reading of the new digits) to its stem + `.json`."""
+  size = inversion.output_shape(generator, inversion.digit_condition(generator, [digit]))[:2]
+  real, inverted = read_style_digit(style_image, size)
+  settings = inversion.InversionSettings(steps=steps, seed=seed)
+  found = inversion.invert_digit(generator, real, digit, settings)
+  judge, judge_about = content.content_judge(workdir, generator)
+  scores = inversion.score_digit(generator, real, digit, found, new_digits, judge, seed=seed)
+  drawn = generator.render(np.repeat(found.z[None], len(new_digits), axis=0),
+                           inversion.digit_condition(generator, new_digits))
+  row = [to_uint8(image[None])[0] for image in [real, found.reconstruction, *drawn]]
+  content_text = (f", other digit read {scores['content_error']:.2f} (random {scores['random_content_error']:.2f})"
+                  if "content_error" in scores else "")
+  figure = handwriting_viz.sample_grid_figure(
+      [row], ["inverted style"], column_labels=[f"real: {digit}", "reconstruction", *map(str, new_digits)],
+      title=(f"style of {os.path.basename(style_image)!r}, step {generator.step}: pixel error "
+             f"{scores['pixel_error']:.3f} (random z {scores['random_pixel_error']:.3f}), style distance "
+             f"{scores['style_distance']:.2f} (random {scores['random_style_distance']:.2f}){content_text}"))
+  workdir_lib.save_figure(figure, output)
+  record = {**scores, "style_image": style_image, "colours_inverted": inverted, "content_judge": judge_about,
+            "generator_step": generator.step, "seed": seed,
+            "inversion": {**dataclasses.asdict(settings), "features": "none",
+                          "restart_losses": found.restart_losses.tolist(),
+                          "losses": found.losses[::max(1, len(found.losses) // 50)].tolist()},
+            "z": found.z.tolist(), "lower_is_better": ["pixel_error", "style_distance", "content_error"]}
+  json_path = os.path.splitext(output)[0] + ".json"
+  workdir_lib.write_json(json_path, record)
+  return output, json_path
+
+
 def _style_record_or_none(path: str) -> dict[str, Any] | None:
   try:
     record = workdir_lib.read_json(path)
   except (OSError, UnicodeDecodeError, json.JSONDecodeError):
     return None
-  if not isinstance(record, dict) or not isinstance(record.get("z"), list) or "word" not in record:
+  if not isinstance(record, dict) or not isinstance(record.get("z"), list) or not (
+      "word" in record or "digit" in record):
     return None
   return record
 
@@ -177,7 +270,8 @@ def expand_style_files(entries: Sequence[str]) -> list[str]:
 
 # The inversion scores (`inversion.score`) that a placement summarises over its writers.
 INVERSION_SCORES = ("pixel_error", "random_pixel_error", "random_pixel_error_best", "reader_distance",
-                    "random_reader_distance", "share_of_random_styles_closer")
+                    "random_reader_distance", "style_distance", "random_style_distance",
+                    "share_of_random_styles_closer", "content_error", "random_content_error")
 
 
 def inversion_summary(records: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -212,7 +306,8 @@ def write_styles_on_directions(explain_dir: str, style_files: Sequence[str], out
   coordinates = inversion.direction_coordinates(z, directions, scales)
   random_z = np.random.default_rng(seed).standard_normal((256, z.shape[1]))
   baseline = inversion.direction_coordinates(random_z, directions, scales)
-  writers = [f"{os.path.splitext(os.path.basename(r.get('style_image', '')))[0] or r['word']}" for r in records]
+  writers = [f"{os.path.splitext(os.path.basename(r.get('style_image', '')))[0] or r.get('word', r.get('digit'))}"
+             for r in records]
   figure = styles_viz.writers_on_directions_figure(
       coordinates, writers, names, baseline,
       title=f"inverted real writers on the {label} directions of {os.path.basename(os.path.normpath(explain_dir))}")
