@@ -78,7 +78,10 @@ def _generate(f: flags.FlagValues) -> None:
     return
   if f.text is None:
     config_checks.fail("--text", None, "is required (or --latent=FILE): the words to write, e.g. --text='Shalom world'")
-  if styled and _run_model(f.workdir) == "cgan":
+  if _run_model(f.workdir) == "cgan":
+    if not styled:
+      config_checks.fail("--workdir", f.workdir, "holds a CGAN run: it draws digits in the style of a real digit "
+                         "(--style_image=FILE --style_text=DIGIT --text='0 1 2'); --text alone takes a ScrabbleGAN run")
     _digit_style(f)
     return
   # Before the workdir is checked: the text in the run's alphabet (IAM's when the run cannot be read).

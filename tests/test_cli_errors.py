@@ -139,7 +139,8 @@ BAD_INPUT = [
                   "--feature_weight=1", "--output={tmp}/x.png"], ["--feature_weight=1.0", "applies to word runs"]),
     ("generate", ["--workdir={cgan_info_run}", "--text=0 1", "--style_image={file}", "--style_text=3",
                   "--output={tmp}/x.png"], ["--workdir=", "InfoGAN codes"]),
-    ("generate", ["--workdir={cgan_run}", "--text=0 1", "--output={tmp}/x.png"], ["model='cgan'", "'scrabblegan'"]),
+    ("generate", ["--workdir={cgan_run}", "--text=0 1", "--output={tmp}/x.png"],
+     ["--workdir=", "holds a CGAN run", "--style_image=FILE --style_text=DIGIT"]),
     ("generate", ["--workdir={scrabble_run}", "--latent={file}", "--style_image={file}", "--style_text=word",
                   "--output={tmp}/x.png"], ["--latent=", "neither --style_image nor --style_text"]),
     # place_styles
