@@ -142,3 +142,21 @@ def test_show_data_exports_real_test_digits_class_by_class(cgan_run, tmp_path):
     with Image.open(path) as image:
       np.testing.assert_array_equal(np.asarray(image), np.asarray(source[index]["image"])[..., 0])
     assert generation.read_style_digit(path)[1] is False  # MNIST's own form: not inverted.
+
+
+def test_a_generator_trained_on_uniform_noise_is_sampled_and_inverted_in_its_box(cgan_run):
+  from configs import mnist as mnist_configs  # pylint: disable=g-import-not-at-top
+  from ganxai_jax.generators import mnist as mnist_generators  # pylint: disable=g-import-not-at-top
+  # InfoGAN's noise is U[-1, 1]: every explanation's samples must come from it, not from N(0, 1).
+  infogan = mnist_generators.from_config(mnist_configs.get_config("infogan,tiny"), None)
+  assert infogan.noise == "uniform" and cgan_run["generator"].noise == "normal"
+  z = np.asarray(infogan.sample_latent(jax.random.key(0), 256))
+  assert z.min() >= -1 and z.max() <= 1 and z.std() == pytest.approx(1 / np.sqrt(3), rel=0.05)
+  uniform = dataclasses.replace(cgan_run["generator"], noise="uniform")
+  true_z = np.asarray(uniform.sample_latent(jax.random.key(3), 1))
+  image = uniform.render(true_z, {"labels": np.array([DIGIT], np.int32)})[0]
+  found = inversion.invert_digit(uniform, image, DIGIT, SETTINGS)
+  assert np.abs(found.z).max() <= 1.0
+  random_images = uniform.render(inversion.random_styles(uniform, 0, 16),
+                                 inversion.digit_condition(uniform, [DIGIT] * 16))
+  assert found.pixel_error < inversion.pixel_error(random_images, image).min()

@@ -113,10 +113,12 @@ def check_real_image(image: np.ndarray, word: str) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _inversion_step(apply_fn: Callable, feature_fn: Callable | None, learning_rate: float, pixel_loss: str):
+def _inversion_step(apply_fn: Callable, feature_fn: Callable | None, learning_rate: float, pixel_loss: str,
+                    bounded: bool = False):
   """The jitted step `(z, opt_state, g_vars, f_vars, condition, target, target_features, weights) ->
   (z, opt_state, loss [R], pixel [R])` for a batch of R starts (the condition repeated for each); one per
-  generator, feature net and optimizer, so repeated inversions with one run compile once."""
+  generator, feature net and optimizer, so repeated inversions with one run compile once. `bounded`: z
+  stays in [-1, 1] (a generator trained on uniform noise)."""
   tx = optax.adam(learning_rate)
 
   def losses(z, g_vars, f_vars, condition, target, target_features, weights):
@@ -140,7 +142,8 @@ def _inversion_step(apply_fn: Callable, feature_fn: Callable | None, learning_ra
 
     (_, (total, absolute)), grad = jax.value_and_grad(summed, has_aux=True)(z)
     updates, opt_state = tx.update(grad, opt_state, z)
-    return optax.apply_updates(z, updates), opt_state, total, absolute
+    z = optax.apply_updates(z, updates)
+    return (jnp.clip(z, -1.0, 1.0) if bounded else z), opt_state, total, absolute
 
   return tx, jax.jit(step)
 
@@ -165,16 +168,19 @@ def invert_image(generator: TrainedGenerator, image: np.ndarray, condition: Cond
   if tuple(np.shape(image)) != expected:
     raise ValueError(f"{about} has shape {np.shape(image)}; G draws it as {expected}.")
   features = features if settings.feature_weight > 0 else None
+  # A generator trained on U[-1, 1] noise: z stays in that box, where the prior is flat (no |z|² penalty).
+  bounded = generator.noise == "uniform"
   tx, step = _inversion_step(generator.apply_fn, features.apply_fn if features else None,
-                             float(settings.learning_rate), settings.pixel_loss)
+                             float(settings.learning_rate), settings.pixel_loss, bounded)
   base = jax.random.key(settings.seed)
-  z = jnp.stack([jax.random.normal(jax.random.fold_in(base, start), (generator.latent_dim,))
-                 for start in range(settings.restarts)])
+  z = jnp.concatenate([generator.sample_latent(jax.random.fold_in(base, start), 1)
+                       for start in range(settings.restarts)])
   starts = {name: jnp.asarray(np.repeat(value, settings.restarts, axis=0)) for name, value in condition.items()}
   target = jnp.asarray(image, jnp.float32)[None]
   f_vars = features.variables if features else None
   target_features = features.apply_fn(f_vars, target) if features else jnp.zeros(())
-  weights = {"prior": jnp.float32(settings.prior_weight), "feature": jnp.float32(settings.feature_weight)}
+  weights = {"prior": jnp.float32(0.0 if bounded else settings.prior_weight),
+             "feature": jnp.float32(settings.feature_weight)}
   opt_state = tx.init(z)
   history = []
   for i in range(settings.steps):

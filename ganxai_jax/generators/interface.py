@@ -55,9 +55,12 @@ class TrainedGenerator:
   latent_layout: Mapping[str, int] = dataclasses.field(default_factory=dict)
   dataset: str = ""  # The data set the generator was trained on.
   module: Any = None  # The flax module, for callers that need its fields (e.g. z_dim).
+  noise: str = "normal"  # The prior of z in training: 'normal' N(0, I), or 'uniform' U[-1, 1] (InfoGAN's).
 
   def sample_latent(self, rng: jax.Array, n: int) -> jax.Array:
-    """`n` latent vectors from the prior the generator was trained with, N(0, I)."""
+    """`n` latent vectors from the prior the generator was trained with (`noise`)."""
+    if self.noise == "uniform":
+      return jax.random.uniform(rng, (n, self.latent_dim), minval=-1.0, maxval=1.0)
     return jax.random.normal(rng, (n, self.latent_dim))
 
   def sample_condition(self, rng: jax.Array, n: int) -> Condition:

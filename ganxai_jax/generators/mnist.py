@@ -63,7 +63,8 @@ def wrap(module: dcgan.Generator, spec: LatentSpec, variables: Any, name: str, s
       apply_fn=apply_fn, features_fn=features_fn,
       condition_fn=condition_fn, weight_fn=lambda v: module.latent_weight(v["params"]),
       num_classes=spec.num_classes, step=step, aux_fn=aux_fn, gamma_fn=lambda v: attention_gammas(v["params"]),
-      sample_fn=sample_fn, latent_layout={k: n for k, n in layout.items() if n}, dataset=dataset, module=module)
+      sample_fn=sample_fn, latent_layout={k: n for k, n in layout.items() if n}, dataset=dataset, module=module,
+      noise=spec.noise)
 
 
 def from_config(config: ml_collections.ConfigDict, variables: Any, step: int = 0) -> TrainedGenerator:
