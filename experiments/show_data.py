@@ -12,16 +12,15 @@ run draws in.
   python -m experiments.show_data --config=configs/scrabble.py --workdir=OUT --export_words=6
   python -m experiments.show_data --config=configs/mnist.py:cgan --workdir=OUT --export_digits=10
 """
-import io
 import os
 
 from absl import flags
 from ml_collections import config_flags
 import numpy as np
-from PIL import Image
 
 from ganxai_jax import cli
 from ganxai_jax import commands
+from ganxai_jax import generation
 from ganxai_jax.data import handwriting
 from ganxai_jax.data import pipeline
 from ganxai_jax.errors import UsageError
@@ -87,9 +86,7 @@ def export_words(source, workdir: str, num_writers: int) -> None:
   rows = []
   for writer, text, image in chosen:
     path = os.path.join(folder, f"writer{writer}_{text}.png")
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, np.uint8).reshape(image.shape[:2]), mode="L").save(buffer, format="PNG")
-    workdir_lib.write_file(path, buffer.getvalue())
+    workdir_lib.write_file(path, generation.png_bytes(np.asarray(image, np.uint8).reshape(image.shape[:2])))
     rows.append(f"{path}\t{text}\n")
   workdir_lib.write_file(os.path.join(workdir, "words.tsv"), "".join(rows))
   print(f"  test words of {len(chosen)} writers (of {num_writers} asked) in {folder}: "
@@ -139,9 +136,7 @@ def export_digits(source, workdir: str, count: int) -> None:
     index = int(by_class[label][rank])
     image = np.asarray(source[index]["image"], np.uint8)
     path = os.path.join(folder, f"test{index}_digit{label}.png")
-    buffer = io.BytesIO()
-    Image.fromarray(image.reshape(image.shape[:2]), mode="L").save(buffer, format="PNG")
-    workdir_lib.write_file(path, buffer.getvalue())
+    workdir_lib.write_file(path, generation.png_bytes(image.reshape(image.shape[:2])))
     rows.append(f"{path}\t{label}\n")
   workdir_lib.write_file(os.path.join(workdir, "digits.tsv"), "".join(rows))
   print(f"  {len(rows)} test digits (of {count} asked) in {folder}; listed in {os.path.join(workdir, 'digits.tsv')}")

@@ -9,9 +9,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
-import json
 import os
-from typing import Any, Callable
+from typing import Callable
 
 import ml_collections
 from absl import flags
@@ -78,7 +77,7 @@ def _generate(f: flags.FlagValues) -> None:
     return
   if f.text is None:
     config_checks.fail("--text", None, "is required (or --latent=FILE): the words to write, e.g. --text='Shalom world'")
-  if _run_model(f.workdir) == "cgan":
+  if (config_checks.run_config_or_none(f.workdir) or {}).get("model") == "cgan":
     if not styled:
       config_checks.fail("--workdir", f.workdir, "holds a CGAN run: it draws digits in the style of a real digit "
                          "(--style_image=FILE --style_text=DIGIT --text='0 1 2'); --text alone takes a ScrabbleGAN run")
@@ -96,21 +95,10 @@ def _generate(f: flags.FlagValues) -> None:
     _style(f, alphabet, run_config.get("lexicon_max_length", 0))
 
 
-def _run_model(workdir: Any) -> Any:
-  """The model of the run in `workdir`, or None when its config.json cannot be read (the run folder's own
-  check says why)."""
-  try:
-    with open(os.path.join(os.path.expanduser(workdir), "config.json"), encoding="utf-8") as fh:
-      run_config = json.load(fh)
-  except (OSError, TypeError, ValueError):
-    return None
-  return run_config.get("model") if isinstance(run_config, dict) else None
-
-
 def _digit_style(f: flags.FlagValues) -> None:
   """--style_image, --style_text and --text of a CGAN run: a real digit, the digit it shows and the digits
   to draw in its style."""
-  run_config = config_checks.check_run_folder("--workdir", f.workdir, kinds.TEXT_MODELS + ("cgan",))
+  run_config = config_checks.check_run_folder("--workdir", f.workdir, ("cgan",))
   if run_config.get("num_categorical") or run_config.get("num_continuous"):
     config_checks.fail("--workdir", f.workdir, "holds a CGAN with InfoGAN codes; --style_image inverts the noise "
                        "of a CGAN without codes")

@@ -500,16 +500,26 @@ def check_scrabble_run(name: str, path: str, run_config: dict[str, Any]) -> None
 
 # ---- Explanations (configs/explain.py) -----------------------------------------------------------
 
-def run_alphabet(path: Any) -> text.Alphabet:
-  """The alphabet of the ScrabbleGAN run in `path` (IAM's for other runs, or when it cannot be read:
-  the run folder's own check reports that)."""
+def run_config_or_none(path: Any) -> dict[str, Any] | None:
+  """The config.json of the run in `path` as a dict, or None when it cannot be read (the run folder's
+  own check, `check_run_folder`, says why)."""
   try:
     with open(os.path.join(os.path.expanduser(path), "config.json"), encoding="utf-8") as f:
       run_config = json.load(f)
-    if run_config.get("model") != "scrabblegan":
-      return text.IAM
-    return text.alphabet_of(ml_collections.ConfigDict(run_config))
   except (OSError, TypeError, ValueError):
+    return None
+  return run_config if isinstance(run_config, dict) else None
+
+
+def run_alphabet(path: Any) -> text.Alphabet:
+  """The alphabet of the ScrabbleGAN run in `path` (IAM's for other runs, or when it cannot be read:
+  the run folder's own check reports that)."""
+  run_config = run_config_or_none(path)
+  if run_config is None or run_config.get("model") != "scrabblegan":
+    return text.IAM
+  try:
+    return text.alphabet_of(ml_collections.ConfigDict(run_config))
+  except (TypeError, ValueError):
     return text.IAM
 
 

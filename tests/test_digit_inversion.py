@@ -124,8 +124,14 @@ def test_generate_draws_digits_in_the_style_of_a_real_digit_and_scores_it(cgan_r
     assert 0 <= scores[key], key
   assert "evaluation classifier" in scores["content_judge"]
   assert len(scores["z"]) == cgan_run["generator"].latent_dim
-  # Its record is a style the placement reads, as a word's is.
-  assert generation.read_style_record(str(output.with_suffix(".json")))["digit"] == DIGIT
+  # Its record is a style the placement reads, as a word's is, and whose digit scores it averages.
+  record = generation.read_style_record(str(output.with_suffix(".json")))
+  assert record["digit"] == DIGIT
+  other = {**record, "style_distance": record["style_distance"] + 1.0, "content_error": 1.0}
+  summary = generation.inversion_summary([record, other])
+  assert summary["style_distance"] == pytest.approx(record["style_distance"] + 0.5)
+  assert summary["content_error"] == pytest.approx((record["content_error"] + 1.0) / 2)
+  assert "reader_distance" not in summary  # A word score no digit record holds.
 
 
 def test_show_data_exports_real_test_digits_class_by_class(cgan_run, tmp_path):

@@ -338,9 +338,10 @@ def score_digit(generator: TrainedGenerator, image: np.ndarray, label: int, inve
   def draw(z: np.ndarray, digit: int) -> np.ndarray:
     return generator.render(z, digit_condition(generator, [digit] * len(z)))
 
-  random_errors = pixel_error(draw(random_z, label), image)
   classes = sorted({int(label), *map(int, new_labels)})
-  reference = {digit: digit_attributes(draw(random_z, digit)) for digit in classes}  # [S, A] each
+  random_images = {digit: draw(random_z, digit) for digit in classes}  # [S, H, W, 1] each
+  random_errors = pixel_error(random_images[label], image)
+  reference = {digit: digit_attributes(images) for digit, images in random_images.items()}  # [S, A] each
   real = _standard_scores(digit_attributes(np.asarray(image)[None])[0], reference[label])
   inverted_images = [draw(inversion.z[None], digit)[0] for digit in new_labels]
   inverted = np.stack([_standard_scores(digit_attributes(image_[None])[0], reference[digit])
@@ -365,8 +366,8 @@ def score_digit(generator: TrainedGenerator, image: np.ndarray, label: int, inve
   if judge is not None and len(new_labels):
     asked = np.asarray(new_labels, np.int32)
     scores["content_error"] = float(np.mean(judge(np.stack(inverted_images), {"labels": asked})))
-    random_images = np.concatenate([draw(random_z, digit) for digit in new_labels])
-    scores["random_content_error"] = float(np.mean(judge(random_images, {"labels": np.repeat(asked, len(random_z))})))
+    scores["random_content_error"] = float(np.mean(judge(np.concatenate([random_images[d] for d in new_labels]),
+                                                         {"labels": np.repeat(asked, len(random_z))})))
   return scores
 
 
